@@ -1,0 +1,3 @@
+from threadkit.cli import main
+
+main()

@@ -1,0 +1,228 @@
+"""The ``threadkit`` command line: serve, migrate, keys, import, export."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from threadkit import __version__
+from threadkit.config import database_url
+from threadkit.services.errors import ServiceError
+from threadkit.services.keys import KeyService
+from threadkit.services.transfer import Importer, ImportFailed, export_lines, read_lines
+from threadkit.stores import ThreadStore, open_store
+
+T = TypeVar("T")
+err = Console(stderr=True)
+
+db_option = click.option(
+    "--db",
+    "db",
+    default=None,
+    metavar="URL",
+    help="Database URL (default: $THREADKIT_DATABASE_URL, else sqlite:///./threadkit.db).",
+)
+project_option = click.option(
+    "--project", default="default", show_default=True, help="Project the data belongs to."
+)
+
+
+def _with_store(db: str | None, work: Callable[[ThreadStore], Awaitable[T]]) -> T:
+    async def run() -> T:
+        store = open_store(database_url(db))
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except (ServiceError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(__version__, prog_name="threadkit")
+def main() -> None:
+    """threadkit: a self-hosted ChatKit backend."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@db_option
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--no-beta-header",
+    is_flag=True,
+    help="Accept REST calls without 'OpenAI-Beta: chatkit_beta=v1'.",
+)
+@click.option("--log-level", default="info", show_default=True)
+def serve(
+    host: str, port: int, db: str | None, workers: int, no_beta_header: bool, log_level: str
+) -> None:
+    """Run the HTTP server (the schema is created or upgraded first)."""
+    import uvicorn
+
+    url = database_url(db)
+    os.environ["THREADKIT_DATABASE_URL"] = url
+    if no_beta_header:
+        os.environ["THREADKIT_REQUIRE_BETA_HEADER"] = "0"
+    keys = _with_store(url, lambda store: store.list_keys())
+    err.print(f"threadkit {__version__} on [bold]http://{host}:{port}[/] — database {url}")
+    if not any(k.revoked_at is None for k in keys):
+        err.print(
+            "No API key yet. In another terminal run [bold]threadkit keys create"
+            + (f" --db {url}" if db else "")
+            + "[/] and use the last line it prints as the Bearer token."
+        )
+    uvicorn.run(
+        "threadkit.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+@main.command()
+@db_option
+def migrate(db: str | None) -> None:
+    """Create or upgrade the database schema, then exit."""
+
+    async def work(store: ThreadStore) -> str:
+        return store.backend
+
+    backend = _with_store(db, work)
+    click.echo(f"{backend} schema is up to date")
+
+
+@main.group()
+def keys() -> None:
+    """Manage project API keys."""
+
+
+@keys.command("create")
+@project_option
+@db_option
+def keys_create(project: str, db: str | None) -> None:
+    """Create an API key; the secret is the last line of output (it is shown only once)."""
+    created = _with_store(db, lambda store: KeyService(store).create(project))
+    click.echo(f"created key {created.row.id} for project '{project}'")
+    click.echo(created.secret)
+
+
+@keys.command("list")
+@click.option("--project", default=None, help="Only this project's keys.")
+@db_option
+def keys_list(project: str | None, db: str | None) -> None:
+    """List API keys (ids and masked hints, never secrets)."""
+    rows = _with_store(db, lambda store: KeyService(store).list(project))
+    table = Table("id", "project", "key", "created", "revoked")
+    for row in rows:
+        table.add_row(
+            row.id,
+            row.project,
+            row.hint,
+            _when(row.created_at),
+            _when(row.revoked_at) if row.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@db_option
+def keys_revoke(key_id: str, db: str | None) -> None:
+    """Revoke a key: requests with it fail from now on."""
+    _with_store(db, lambda store: KeyService(store).revoke(key_id))
+    click.echo(f"revoked {key_id}")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@project_option
+@db_option
+def import_(file: Path, project: str, db: str | None) -> None:
+    """Import threads and items from a JSON Lines FILE in the REST shapes (all or nothing)."""
+    with _progress("importing", file.stat().st_size) as advance, file.open("rb") as stream:
+        try:
+            result = _with_store(
+                db, lambda store: Importer(store, project).run(read_lines(stream), advance)
+            )
+        except ImportFailed as exc:
+            raise click.ClickException(f"{file}: {exc}; nothing was imported") from None
+    click.echo(f"imported {result.threads} threads and {result.items} items into '{project}'")
+
+
+@main.command()
+@project_option
+@click.option("--user", default=None, help="Only this user's threads.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@db_option
+def export(project: str, user: str | None, out: Path | None, db: str | None) -> None:
+    """Export threads and items as JSON Lines in the REST shapes."""
+    stream: Any = out.open("wb") if out else sys.stdout.buffer
+
+    async def work(store: ThreadStore) -> int:
+        lines = 0
+        with _progress("exporting", None) as advance:
+            async for line in export_lines(store, project, user):
+                stream.write(line)
+                lines += 1
+                advance(1)
+        return lines
+
+    try:
+        lines = _with_store(db, work)
+    finally:
+        if out:
+            stream.close()
+        else:
+            stream.flush()
+    if out:
+        err.print(f"exported {lines} lines to {out}")
+
+
+class _progress:
+    """A progress bar on a terminal's stderr; silent when stderr is not a terminal."""
+
+    def __init__(self, label: str, total: int | None) -> None:
+        self.bar: Progress | None = None
+        if sys.stderr.isatty():
+            columns: list[Any] = [TextColumn(label), BarColumn()]
+            columns += (
+                [DownloadColumn(), TimeRemainingColumn()]
+                if total
+                else [TextColumn("{task.completed} lines")]
+            )
+            self.bar = Progress(*columns, console=err, transient=True)
+            self.task = self.bar.add_task(label, total=total)
+
+    def __enter__(self) -> Callable[[int], None]:
+        if self.bar is None:
+            return lambda _n: None
+        self.bar.start()
+        bar, task = self.bar, self.task
+        return lambda n: bar.advance(task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _when(ts: int | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts else ""
