@@ -1,0 +1,238 @@
+"""Shared fixtures: a real threadkit server on a loopback port for each backend.
+
+Every test that takes ``server`` runs once per backend (SQLite file, PostgreSQL).
+PostgreSQL comes from ``THREADKIT_TEST_POSTGRES_URL`` (default: the local server on
+127.0.0.1:5432); each test session gets its own fresh database there. Without a
+reachable PostgreSQL the PostgreSQL runs are skipped with a loud reason, except
+under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import openai
+import orjson
+import pytest
+
+from threadkit.services.keys import KeyService
+from threadkit.services.transfer import Importer
+from threadkit.stores import ThreadStore, open_store
+
+T = TypeVar("T")
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "THREADKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["sqlite", "postgres"]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def with_store(url: str, work: Callable[[ThreadStore], Awaitable[T]]) -> T:
+    """Run ``work`` against a freshly opened store on ``url`` (the library, in-process)."""
+
+    async def go() -> T:
+        store = open_store(url)
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return run(go())
+
+
+def postgres_problem() -> str | None:
+    """Why PostgreSQL cannot be used for tests, or ``None`` when it can."""
+    try:
+        import asyncpg  # noqa: F401
+
+        from threadkit.stores import postgres  # noqa: F401
+    except ImportError as exc:
+        return f"the PostgreSQL store cannot be imported: {exc}"
+
+    async def probe() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
+        await conn.close()
+
+    try:
+        run(probe())
+    except Exception as exc:
+        return f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable: {exc!r}"
+    return None
+
+
+def create_postgres_database() -> str:
+    """A new empty database on the test server; returns its URL."""
+    import asyncpg
+
+    name = f"threadkit_test_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    run(create())
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    import asyncpg
+
+    name = url.rpartition("/")[2]
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    run(drop())
+
+
+def database_url_for(backend: str, tmp: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'threadkit.db'}"
+    problem = postgres_problem()
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true and {problem}", pytrace=False)
+        print(f"\n!!! SKIPPING PostgreSQL tests: {problem} !!!\n", file=sys.stderr)
+        pytest.skip(f"PostgreSQL tests skipped: {problem}")
+    return create_postgres_database()
+
+
+# --- the server -----------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """A running ``threadkit serve`` process and the database it serves."""
+
+    url: str  # http://127.0.0.1:PORT
+    db: str
+    backend: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    _keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def key(self, project: str) -> str:
+        """An API key for ``project`` (made once per project)."""
+        if project not in self._keys:
+            created = with_store(self.db, lambda s: KeyService(s).create(project))
+            self._keys[project] = created.secret
+        return self._keys[project]
+
+    def client(self, project: str, **options: Any) -> openai.OpenAI:
+        return openai.OpenAI(
+            api_key=self.key(project), base_url=self.base_url, max_retries=0, **options
+        )
+
+    def async_client(self, project: str, **options: Any) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            api_key=self.key(project), base_url=self.base_url, max_retries=0, **options
+        )
+
+    def http(self, project: str | None = None, beta: bool = True) -> httpx.Client:
+        """A plain HTTP client (for what the SDK cannot send), authenticated if asked."""
+        headers = {}
+        if project is not None:
+            headers["Authorization"] = f"Bearer {self.key(project)}"
+        if beta:
+            headers["OpenAI-Beta"] = "chatkit_beta=v1"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def seed(self, project: str, objects: list[dict[str, Any]]) -> None:
+        """Store REST-shaped threads and items through the import service."""
+        lines = [orjson.dumps(o) for o in objects]
+        with_store(self.db, lambda s: Importer(s, project).run(lines))
+
+
+def start_server(db: str, backend: str, tmp: Path, *extra: str, env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "threadkit", "serve", "--port", str(port), "--db", db, *extra],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"threadkit serve exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Server(url, db, backend, process, log)
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"threadkit serve did not start:\n{log.read_text()}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """``(backend, url)`` of a fresh database, once per backend for the session."""
+    backend = request.param
+    url = database_url_for(backend, tmp_path_factory.mktemp(backend))
+    yield backend, url
+    if backend == "postgres":
+        drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def server(database: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    backend, url = database
+    srv = start_server(url, backend, tmp_path_factory.mktemp("logs"))
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture
+def project() -> str:
+    """A project of its own for each test, so tests never see each other's threads."""
+    return f"proj_{uuid.uuid4().hex[:10]}"
