@@ -183,7 +183,9 @@ class Server:
         with_store(self.db, lambda s: Importer(s, project).run(lines))
 
 
-def start_server(db: str, backend: str, tmp: Path, *extra: str, env: dict[str, str] | None = None) -> Server:
+def start_server(
+    db: str, backend: str, tmp: Path, *extra: str, env: dict[str, str] | None = None
+) -> Server:
     port = free_port()
     log = tmp / f"server-{port}.log"
     process = subprocess.Popen(
@@ -215,7 +217,9 @@ def stop_server(server: Server) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
     """``(backend, url)`` of a fresh database, once per backend for the session."""
     backend = request.param
     url = database_url_for(backend, tmp_path_factory.mktemp(backend))

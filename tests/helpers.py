@@ -67,10 +67,15 @@ def _head(thread_id: str, created_at: int, kind: str, id: str | None) -> dict[st
     }
 
 
-def user_message(thread_id: str, text: str = "hello", created_at: int = 1_712_345_601, id: str | None = None) -> dict[str, Any]:
+def user_message(
+    thread_id: str, text: str = "hello", created_at: int = 1_712_345_601, id: str | None = None
+) -> dict[str, Any]:
     return {
         **_head(thread_id, created_at, "chatkit.user_message", id),
-        "content": [{"type": "input_text", "text": text}, {"type": "quoted_text", "text": "quoted"}],
+        "content": [
+            {"type": "input_text", "text": text},
+            {"type": "quoted_text", "text": "quoted"},
+        ],
         "attachments": [
             {
                 "type": "file",
@@ -84,7 +89,9 @@ def user_message(thread_id: str, text: str = "hello", created_at: int = 1_712_34
     }
 
 
-def assistant_message(thread_id: str, text: str = "hi there", created_at: int = 1_712_345_602, id: str | None = None) -> dict[str, Any]:
+def assistant_message(
+    thread_id: str, text: str = "hi there", created_at: int = 1_712_345_602, id: str | None = None
+) -> dict[str, Any]:
     return {
         **_head(thread_id, created_at, "chatkit.assistant_message", id),
         "content": [
@@ -100,11 +107,18 @@ def assistant_message(thread_id: str, text: str = "hi there", created_at: int = 
     }
 
 
-def widget(thread_id: str, created_at: int = 1_712_345_603, id: str | None = None) -> dict[str, Any]:
-    return {**_head(thread_id, created_at, "chatkit.widget", id), "widget": '{"type":"Card","children":[]}'}
+def widget(
+    thread_id: str, created_at: int = 1_712_345_603, id: str | None = None
+) -> dict[str, Any]:
+    return {
+        **_head(thread_id, created_at, "chatkit.widget", id),
+        "widget": '{"type":"Card","children":[]}',
+    }
 
 
-def client_tool_call(thread_id: str, created_at: int = 1_712_345_604, id: str | None = None) -> dict[str, Any]:
+def client_tool_call(
+    thread_id: str, created_at: int = 1_712_345_604, id: str | None = None
+) -> dict[str, Any]:
     return {
         **_head(thread_id, created_at, "chatkit.client_tool_call", id),
         "status": "in_progress",
@@ -124,7 +138,9 @@ def task(thread_id: str, created_at: int = 1_712_345_605, id: str | None = None)
     }
 
 
-def task_group(thread_id: str, created_at: int = 1_712_345_606, id: str | None = None) -> dict[str, Any]:
+def task_group(
+    thread_id: str, created_at: int = 1_712_345_606, id: str | None = None
+) -> dict[str, Any]:
     return {
         **_head(thread_id, created_at, "chatkit.task_group", id),
         "tasks": [

@@ -131,15 +131,15 @@ def keys_create(project: str, db: str | None) -> None:
 def keys_list(project: str | None, db: str | None) -> None:
     """List API keys (ids and masked hints, never secrets)."""
     rows = _with_store(db, lambda store: KeyService(store).list(project))
-    table = Table("id", "project", "key", "created", "revoked")
-    for row in rows:
-        table.add_row(
-            row.id,
-            row.project,
-            row.hint,
-            _when(row.created_at),
-            _when(row.revoked_at) if row.revoked_at else "",
-        )
+    header = ("id", "project", "key", "created", "revoked")
+    lines = [(r.id, r.project, r.hint, _when(r.created_at), _when(r.revoked_at)) for r in rows]
+    if not sys.stdout.isatty():  # tab-separated for scripts
+        for line in (header, *lines):
+            click.echo("\t".join(line))
+        return
+    table = Table(*header)
+    for line in lines:
+        table.add_row(*line)
     Console().print(table)
 
 
