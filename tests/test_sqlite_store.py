@@ -1,0 +1,59 @@
+"""SQLite specifics: durability settings and schema upgrades of existing files."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from threadkit.stores import migrations
+from threadkit.stores.sqlite import SQLiteStore, _statements
+
+
+def test_connections_are_durable(tmp_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'd.db'}")
+
+    async def check() -> tuple[str, int]:
+        await store.open()
+        conn = store._conn()
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        sync = conn.execute("PRAGMA synchronous").fetchone()[0]
+        await store.close()
+        return mode, sync
+
+    assert asyncio.run(check()) == ("wal", 2)  # WAL + synchronous=FULL
+
+
+def test_an_old_file_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    first = migrations.load("sqlite")[0]
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at INTEGER NOT NULL)"
+    )
+    for statement in _statements(first.sql):
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_migrations VALUES (1, ?, 0)", (first.name,))
+    conn.execute(
+        "INSERT INTO threads (project, id, user_id, created_us, title, status)"
+        " VALUES ('default', 'cthr_old', 'u', 1, 'kept', '{\"type\":\"active\"}')"
+    )
+    conn.commit()
+    conn.close()
+
+    store = SQLiteStore(f"sqlite:///{path}")
+
+    async def reopen() -> tuple[int, str | None]:
+        await store.open()
+        version = store.schema_version_sync()
+        row = await store.get_thread("default", "cthr_old")
+        await store.close()
+        return version, row.title if row else None
+
+    assert asyncio.run(reopen()) == (migrations.latest_version("sqlite"), "kept")
+    # opening again applies nothing twice
+    again = SQLiteStore(f"sqlite:///{path}")
+    assert again.migrate_sync() == migrations.latest_version("sqlite")
+    count = sqlite3.connect(path).execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
+    assert count == migrations.latest_version("sqlite")
