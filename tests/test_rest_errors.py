@@ -169,3 +169,29 @@ def test_hostile_ids_never_cause_500(server: Server, project: str) -> None:
             assert r.status_code in (404, 414), (bad, r.status_code)
             r = http.get("/v1/chatkit/threads", params={"after": bad[:512]})
             assert r.status_code == 400, (bad, r.status_code)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/v1/chatkit/threads?limit=%ff",
+        "/v1/chatkit/threads?user=%ff%fe",
+        "/v1/chatkit/threads?after=%00",
+        "/v1/chatkit/threads?limit=1&limit=2&order=asc&order=desc",
+        "/v1/chatkit/threads?limit=%20%2B5%20",
+        "/v1/chatkit/threads?limit=0x10",
+        "/v1/chatkit/threads?limit=",
+        "/v1/chatkit/threads?order=",
+        "/v1/chatkit/threads/%ff",
+        "/v1/chatkit/threads/%ff/items?before=%c3%28",
+        "/v1/chatkit/threads/cthr_x?include=",
+        "/v1/chatkit/threads/cthr_x?include=items&include=items",
+    ],
+)
+def test_odd_requests_never_cause_500(server: Server, project: str, target: str) -> None:
+    with server.http(project) as http:
+        r = http.get(target)
+    assert r.status_code in (200, 400, 404), (target, r.status_code, r.text)
+    assert r.headers["x-request-id"].startswith("req_")
+    if r.status_code != 200:
+        assert set(r.json()["error"]) == {"message", "type", "param", "code"}
