@@ -240,3 +240,32 @@ def server(database: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) 
 def project() -> str:
     """A project of its own for each test, so tests never see each other's threads."""
     return f"proj_{uuid.uuid4().hex[:10]}"
+
+
+# --- a server with workflows, attachments and CORS configured (ChatKit protocol tests) --
+
+
+@pytest.fixture(scope="session")
+def model_stand_in() -> Iterator[Any]:
+    """A stand-in Chat Completions server on loopback (see tests/stand_in.py)."""
+    from tests.stand_in import start_stand_in, stop_stand_in
+
+    httpd = start_stand_in()
+    yield httpd
+    stop_stand_in(httpd)
+
+
+@pytest.fixture(scope="session")
+def chatkit_server(
+    database: tuple[str, str], tmp_path_factory: pytest.TempPathFactory, model_stand_in: Any
+) -> Iterator[Server]:
+    """Per backend: the test workflows of tests/chatkit_helpers.py, an attachments
+    folder and CORS."""
+    from tests.chatkit_helpers import start_chatkit_server
+
+    backend, url = database
+    srv = start_chatkit_server(
+        backend, url, tmp_path_factory.mktemp("chatkit"), model_stand_in.base_url
+    )
+    yield srv
+    stop_server(srv)

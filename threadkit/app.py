@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from threadkit.api import items as items_api
 from threadkit.api import threads as threads_api
 from threadkit.api.auth import Authenticator
+from threadkit.api.chatkit import chatkit_routes, cors_middleware
 from threadkit.api.middleware import RequestContext, error_response_for
 from threadkit.api.responses import JSONResponse
 from threadkit.config import Settings
@@ -42,21 +44,23 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
             await store.close()
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "backend": store.backend})
+        return JSONResponse({"status": "ok", "backend": store.backend, "pid": os.getpid()})
 
     async def on_error(request: Request, exc: Exception) -> Response:
         response: Response = error_response_for(exc, request.scope)
         return response
 
+    chatkit = chatkit_routes(settings, store, auth)
     routes: list[Any] = [
         Route("/healthz", health, methods=["GET"]),
-        *threads_api.routes(auth, ThreadService(store)),
+        *threads_api.routes(auth, ThreadService(store, chatkit.files)),
         *items_api.routes(auth, ItemService(store)),
+        *chatkit.routes,
     ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestContext)],
+        middleware=[*cors_middleware(settings), Middleware(RequestContext)],
         exception_handlers={
             HTTPException: on_error,
             ServiceError: on_error,

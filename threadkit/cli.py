@@ -16,11 +16,13 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from threadkit import __version__
-from threadkit.config import database_url
+from threadkit.config import Settings, database_url
 from threadkit.services.errors import ServiceError
+from threadkit.services.feedback import export_feedback
 from threadkit.services.keys import KeyService
 from threadkit.services.transfer import Importer, ImportFailed, export_lines, read_lines
 from threadkit.stores import ThreadStore, open_store
+from threadkit.stores.base import StoreUnavailable
 
 T = TypeVar("T")
 err = Console(stderr=True)
@@ -48,7 +50,7 @@ def _with_store(db: str | None, work: Callable[[ThreadStore], Awaitable[T]]) -> 
 
     try:
         return asyncio.run(run())
-    except (ServiceError, ValueError) as exc:
+    except (ServiceError, ValueError, StoreUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -69,18 +71,80 @@ def main() -> None:
     help="Accept REST calls without 'OpenAI-Beta: chatkit_beta=v1'.",
 )
 @click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TOML file naming the workflows (default: $THREADKIT_CONFIG; else echo only).",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Browser origin allowed to call the server (repeatable; $THREADKIT_CORS_ORIGINS).",
+)
+@click.option(
+    "--attachments-dir",
+    default=None,
+    metavar="DIR",
+    help="Where attachment bytes are kept (default: beside the SQLite file, else "
+    "./threadkit-files).",
+)
+@click.option(
+    "--public-url",
+    default=None,
+    metavar="URL",
+    help="The server's public URL, for upload and preview links (default: from each request).",
+)
+@click.option(
+    "--max-body-bytes",
+    default=None,
+    type=click.IntRange(1024),
+    help="Largest POST /chatkit body (default: 1 MiB).",
+)
 def serve(
-    host: str, port: int, db: str | None, workers: int, no_beta_header: bool, log_level: str
+    host: str,
+    port: int,
+    db: str | None,
+    workers: int,
+    no_beta_header: bool,
+    log_level: str,
+    config: str | None,
+    cors_origins: tuple[str, ...],
+    attachments_dir: str | None,
+    public_url: str | None,
+    max_body_bytes: int | None,
 ) -> None:
     """Run the HTTP server (the schema is created or upgraded first)."""
     import uvicorn
+
+    from threadkit.workflows.config import ConfigError, load_registry
 
     url = database_url(db)
     os.environ["THREADKIT_DATABASE_URL"] = url
     if no_beta_header:
         os.environ["THREADKIT_REQUIRE_BETA_HEADER"] = "0"
+    # Passed on through the environment: each worker builds its app from it.
+    if config:
+        os.environ["THREADKIT_CONFIG"] = str(Path(config).resolve())
+    if cors_origins:
+        os.environ["THREADKIT_CORS_ORIGINS"] = ",".join(cors_origins)
+    if attachments_dir:
+        os.environ["THREADKIT_ATTACHMENTS_DIR"] = str(Path(attachments_dir).resolve())
+    if public_url:
+        os.environ["THREADKIT_PUBLIC_URL"] = public_url
+    if max_body_bytes:
+        os.environ["THREADKIT_MAX_BODY_BYTES"] = str(max_body_bytes)
+    try:
+        settings = Settings.from_env()
+        workflows = load_registry(settings.config_path)
+    except (ConfigError, ValueError, OSError) as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
     keys = _with_store(url, lambda store: store.list_keys())
     err.print(f"threadkit {__version__} on [bold]http://{host}:{port}[/] — database {url}")
+    err.print(f"workflows: {', '.join(workflows) or 'none'}")
     if not any(k.revoked_at is None for k in keys):
         err.print(
             "No API key yet. In another terminal run [bold]threadkit keys create"
@@ -195,6 +259,38 @@ def export(project: str, user: str | None, out: Path | None, db: str | None) -> 
             stream.flush()
     if out:
         err.print(f"exported {lines} lines to {out}")
+
+
+@main.group()
+def feedback() -> None:
+    """Feedback users gave on thread items (items.feedback)."""
+
+
+@feedback.command("export")
+@project_option
+@click.option("--user", default=None, help="Only this user's feedback.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@db_option
+def feedback_export(project: str, user: str | None, out: Path | None, db: str | None) -> None:
+    """Export feedback as JSON Lines: one chatkit.feedback object per line, oldest first."""
+    stream: Any = out.open("wb") if out else sys.stdout.buffer
+
+    async def work(store: ThreadStore) -> int:
+        lines = 0
+        async for line in export_feedback(store, project, user):
+            stream.write(line)
+            lines += 1
+        return lines
+
+    try:
+        lines = _with_store(db, work)
+    finally:
+        if out:
+            stream.close()
+        else:
+            stream.flush()
+    if out:
+        err.print(f"exported {lines} feedback lines to {out}")
 
 
 class _progress:

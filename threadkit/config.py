@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///./threadkit.db"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -20,15 +24,70 @@ def database_url(option: str | None = None) -> str:
     return option or os.environ.get("THREADKIT_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
+def default_attachments_dir(url: str) -> str:
+    """Beside the database file for SQLite, ``./threadkit-files`` otherwise."""
+    if url.startswith("sqlite:///"):
+        return str(Path(url.removeprefix("sqlite:///")).parent / "threadkit-files")
+    return "./threadkit-files"
+
+
+def server_section(config_path: str | None) -> dict[str, Any]:
+    """The ``[server]`` table of the TOML config file (empty without a file)."""
+    if not config_path:
+        return {}
+    with open(config_path, "rb") as f:
+        section = tomllib.load(f).get("server", {})
+    if not isinstance(section, dict):
+        raise ValueError(f"{config_path}: [server] must be a table")
+    return section
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     #: the hosted API refuses REST calls without ``OpenAI-Beta: chatkit_beta=v1``
     require_beta_header: bool = True
+    #: the TOML file naming the workflows (``--config``); ``None``: the built-in echo only
+    config_path: str | None = None
+    #: browser origins allowed to call the server (CORS); empty: no CORS headers
+    cors_origins: tuple[str, ...] = ()
+    #: where attachment bytes are kept; ``None``: see ``default_attachments_dir``
+    attachments_dir: str | None = None
+    #: the server's public URL for upload and preview links; ``None``: from the request
+    public_url: str | None = None
+    #: largest ``POST /chatkit`` body accepted
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @property
+    def files_dir(self) -> str:
+        return self.attachments_dir or default_attachments_dir(self.database_url)
 
     @classmethod
     def from_env(cls, db: str | None = None) -> Settings:
+        """Settings from ``THREADKIT_*`` variables; the config file's ``[server]`` table
+        fills what the variables leave unset."""
+        config_path = os.environ.get("THREADKIT_CONFIG") or None
+        server = server_section(config_path)
+        origins = os.environ.get("THREADKIT_CORS_ORIGINS")
+        cors = (
+            [o.strip() for o in origins.split(",") if o.strip()]
+            if origins is not None
+            else server.get("cors_origins", [])
+        )
+        max_body = os.environ.get("THREADKIT_MAX_BODY_BYTES") or server.get(
+            "max_body_bytes", DEFAULT_MAX_BODY_BYTES
+        )
+        public_url = os.environ.get("THREADKIT_PUBLIC_URL") or server.get("public_url")
+        attachments_dir = os.environ.get("THREADKIT_ATTACHMENTS_DIR")
+        if not attachments_dir and server.get("attachments_dir") and config_path:
+            # In the file, a relative folder is relative to the file.
+            attachments_dir = str(Path(config_path).parent / str(server["attachments_dir"]))
         return cls(
             database_url=database_url(db),
             require_beta_header=_flag("THREADKIT_REQUIRE_BETA_HEADER", True),
+            config_path=config_path,
+            cors_origins=tuple(str(o) for o in cors),
+            attachments_dir=attachments_dir,
+            public_url=str(public_url).rstrip("/") if public_url else None,
+            max_body_bytes=int(max_body),
         )

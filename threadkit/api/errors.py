@@ -11,6 +11,7 @@ _STATUS = {
     "unauthenticated": 401,
     "not_found": 404,
     "conflict": 409,
+    "too_large": 413,
     "rate_limited": 429,
 }
 

@@ -22,7 +22,8 @@ def routes(auth: Authenticator, threads: ThreadService) -> list[Route]:
 
     async def retrieve_thread(request: Request) -> JSONResponse:
         key = await auth.project_key(request)
-        include = request.query_params.getlist("include")
+        # Most retrieves have no query string: skip parsing one.
+        include = request.query_params.getlist("include") if request.scope["query_string"] else []
         for value in include:
             params.choice({"include": value}, "include", ("items",), "items")
         thread_id = request.path_params["thread_id"]

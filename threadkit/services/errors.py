@@ -38,6 +38,12 @@ class Conflict(ServiceError):
     kind = "conflict"
 
 
+class PayloadTooLarge(ServiceError):
+    """The request body or an uploaded file is larger than allowed (HTTP 413)."""
+
+    kind = "too_large"
+
+
 class RateLimited(ServiceError):
     """Too many requests; ``retry_after`` seconds until one more is allowed (HTTP 429)."""
 

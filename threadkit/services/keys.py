@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from threadkit import ids
@@ -43,9 +44,16 @@ class CreatedKey:
     secret: str
 
 
+#: how long a cached key lookup is trusted at most (see ``KeyService.authenticate``)
+CACHE_SECONDS = 1.0
+CACHE_ENTRIES = 1024
+
+
 class KeyService:
     def __init__(self, store: ThreadStore) -> None:
         self.store = store
+        # secret hash -> (live key, store.keys_version() before the lookup, trusted until)
+        self._cache: dict[str, tuple[KeyRow, Hashable, float]] = {}
 
     async def create(self, project: str) -> CreatedKey:
         if not project or len(project) > 256:
@@ -61,13 +69,28 @@ class KeyService:
         """The live key for ``secret``, or ``Unauthenticated`` with the hosted API's wording."""
         if not secret:
             raise Unauthenticated(NO_KEY_MESSAGE)
-        row = await self.store.find_key(hash_secret(secret))
+        digest = hash_secret(secret)
+        # A live key is cached for at most CACHE_SECONDS, and only while the store's
+        # keys_version() is unchanged: on SQLite any commit changes it, so a revocation
+        # by another process is seen by the very next request; on PostgreSQL it follows
+        # a notification sent with the revocation. Unknown keys are never cached.
+        version = self.store.keys_version()
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and version is not None and cached[1] == version and now < cached[2]:
+            return cached[0]
+        row = await self.store.find_key(digest)
         if row is None or row.revoked_at is not None:
+            self._cache.pop(digest, None)
             raise Unauthenticated(
                 f"Incorrect API key provided: {mask(secret)}. "
                 "You can create a key with `threadkit keys create`.",
                 code="invalid_api_key",
             )
+        if version is not None:
+            if len(self._cache) >= CACHE_ENTRIES:
+                self._cache.clear()
+            self._cache[digest] = (row, version, now + CACHE_SECONDS)
         return row
 
     async def list(self, project: str | None = None) -> list[KeyRow]:
@@ -76,3 +99,4 @@ class KeyService:
     async def revoke(self, key_id: str) -> None:
         if not await self.store.revoke_key(key_id, int(time.time())):
             raise NotFound(f"No active key found with id '{key_id}'.")
+        self._cache.clear()

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from threadkit.attachments import FileStorage
 from threadkit.stores.base import CursorNotFound, PageQuery, ThreadStore
 
 from .errors import NotFound
@@ -20,8 +21,10 @@ class ThreadService:
     """What the REST API does with threads. Responses are JSON-ready dicts; item
     payloads are embedded as pre-serialized fragments, never re-encoded."""
 
-    def __init__(self, store: ThreadStore) -> None:
+    def __init__(self, store: ThreadStore, files: FileStorage | None = None) -> None:
         self.store = store
+        #: where attachment bytes live: deleting a thread removes its attachments' bytes
+        self.files = files
 
     async def retrieve(
         self, project: str, thread_id: str, *, include_items: bool = False
@@ -51,6 +54,12 @@ class ThreadService:
         )
 
     async def delete(self, project: str, thread_id: str) -> dict[str, Any]:
+        attachment_ids = (
+            await self.store.list_thread_attachments(project, thread_id) if self.files else []
+        )
         if not await self.store.delete_thread_row(project, thread_id):
             raise thread_not_found(thread_id)
+        if self.files and attachment_ids:
+            # After the rows: a failure here leaves stray bytes, never dangling records.
+            await self.files.delete(project, attachment_ids)
         return {"id": thread_id, "object": "chatkit.thread.deleted", "deleted": True}

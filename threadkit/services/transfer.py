@@ -9,7 +9,9 @@ first, then stored in one transaction.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -61,6 +63,21 @@ def _parse_line(number: int, raw: bytes) -> dict[str, Any]:
     return value
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: an import keeps every parsed row alive until the
+    single transaction, and the collector would scan them over and over (it more than
+    doubled the parsing time of a million items). Rows hold no cycles; reference
+    counting still frees everything else as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class Importer:
     """Checks a JSON Lines stream, then stores it in one transaction."""
 
@@ -70,6 +87,12 @@ class Importer:
 
     async def run(
         self, lines: Iterable[bytes], progress: Callable[[int], None] | None = None
+    ) -> ImportResult:
+        with _cyclic_gc_paused():
+            return await self._run(lines, progress)
+
+    async def _run(
+        self, lines: Iterable[bytes], progress: Callable[[int], None] | None
     ) -> ImportResult:
         threads: list[ThreadRow] = []
         items: list[ItemRow] = []

@@ -17,7 +17,7 @@ built on them here, once, so every backend behaves the same.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -96,6 +96,37 @@ class KeyRow:
     hint: str
     created_at: int
     revoked_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A ChatKit session: never its client secret, only the secret's hash (kept by the
+    store) and a masked hint. ``workflow`` and ``configuration`` are the resolved
+    objects the REST API returns; times are Unix seconds."""
+
+    id: str
+    project: str
+    user: str
+    secret_hint: str
+    created_at: int
+    expires_at: int
+    workflow: dict[str, Any]
+    rate_limit: int
+    configuration: dict[str, Any]
+    cancelled_at: int | None = None
+    files_used: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    """A user's feedback on one thread item; ``seq`` orders the export (0 until stored)."""
+
+    thread_id: str
+    item_id: str
+    user: str
+    kind: Literal["positive", "negative"]
+    created_at: int
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +279,7 @@ class ThreadStore(Store[Any], abc.ABC):
 
     @abc.abstractmethod
     async def delete_thread_row(self, project: str, thread_id: str) -> bool:
-        """Delete the thread, its items and attachment records in one transaction."""
+        """Delete the thread, its items, attachment records and feedback in one transaction."""
 
     # -- items (project-scoped) --
 
@@ -286,6 +317,58 @@ class ThreadStore(Store[Any], abc.ABC):
     @abc.abstractmethod
     async def remove_attachment(self, project: str, attachment_id: str) -> bool: ...
 
+    @abc.abstractmethod
+    async def list_thread_attachments(self, project: str, thread_id: str) -> list[str]:
+        """Ids of the attachment records that belong to a thread."""
+
+    # -- sessions --
+
+    @abc.abstractmethod
+    async def create_session(self, row: SessionRow, secret_hash: str) -> None: ...
+
+    @abc.abstractmethod
+    async def get_session(self, project: str, session_id: str) -> SessionRow | None: ...
+
+    @abc.abstractmethod
+    async def find_session(self, secret_hash: str) -> SessionRow | None:
+        """The session whose client secret has this hash (in any state), or ``None``."""
+
+    @abc.abstractmethod
+    async def cancel_session(self, project: str, session_id: str, at: int) -> bool:
+        """Set ``cancelled_at = at`` if the session is neither cancelled nor expired at ``at``
+        (``expires_at > at``). Returns whether it changed."""
+
+    @abc.abstractmethod
+    async def take_request_slot(
+        self, project: str, session_id: str, now_ms: int, limit: int, window_ms: int
+    ) -> int | None:
+        """Admit one request of a session under a sliding-window limit, atomically.
+
+        Requests admitted in ``(now_ms - window_ms, now_ms]`` count against ``limit``.
+        Below it, record this request at ``now_ms`` and return ``None``; otherwise record
+        nothing (refused requests do not count) and return the milliseconds until the
+        oldest counted request leaves the window. Entries older than the window may be
+        purged for all sessions.
+        """
+
+    @abc.abstractmethod
+    async def reserve_upload(self, project: str, session_id: str, max_files: int | None) -> bool:
+        """Count one more file uploaded in the session unless ``max_files`` are already
+        counted (``None``: no limit), atomically. Returns whether it was counted."""
+
+    # -- feedback --
+
+    @abc.abstractmethod
+    async def put_feedback(self, project: str, rows: Sequence[FeedbackRow]) -> None:
+        """Store feedback; a row for the same (thread, item, user) replaces the earlier one
+        (new ``kind``, ``created_at`` and a new place at the end of the order)."""
+
+    @abc.abstractmethod
+    async def list_feedback(
+        self, project: str, *, user: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[FeedbackRow]:
+        """Feedback of the project (of ``user`` when given) in ``seq`` order, ``seq > after``."""
+
     # -- bulk --
 
     @abc.abstractmethod
@@ -312,6 +395,12 @@ class ThreadStore(Store[Any], abc.ABC):
 
     @abc.abstractmethod
     async def revoke_key(self, key_id: str, revoked_at: int) -> bool: ...
+
+    def keys_version(self) -> Hashable | None:
+        """A value that differs once any change to API keys is committed, by any process,
+        or ``None`` when the backend cannot tell cheaply. Reading it costs no query: the
+        key service trusts a cached lookup only while this stays the same."""
+        return None
 
     # -- chatkit.store.Store ------------------------------------------------------------
 

@@ -14,6 +14,7 @@ survives a power cut, not only a crash of the process.
 from __future__ import annotations
 
 import asyncio
+import mmap
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -27,19 +28,28 @@ from threadkit.stores import migrations
 from threadkit.stores.base import (
     CursorNotFound,
     DuplicateId,
+    FeedbackRow,
     ItemRow,
     KeyRow,
     PageQuery,
     RowPage,
+    SessionRow,
     ThreadRow,
     ThreadStore,
 )
 
 R = TypeVar("R")
 
+#: page cache of the connection while it imports (KiB; freed when the import ends)
+IMPORT_CACHE_KIB = 256 * 1024
 _THREAD_COLUMNS = "id, user_id, created_us, title, status, extra"
 _ITEM_COLUMNS = "id, thread_id, created_us, shape, rest_type, payload"
 _KEY_COLUMNS = "id, project, hint, created_at, revoked_at"
+_SESSION_COLUMNS = (
+    "id, project, user_id, secret_hint, created_at, expires_at, workflow, rate_limit,"
+    " configuration, cancelled_at, files_used"
+)
+_FEEDBACK_COLUMNS = "thread_id, item_id, user_id, kind, created_at, seq"
 
 
 def sqlite_path(url: str) -> str:
@@ -74,6 +84,28 @@ def _key_row(r: tuple[Any, ...]) -> KeyRow:
     return KeyRow(id=r[0], project=r[1], hint=r[2], created_at=r[3], revoked_at=r[4])
 
 
+def _session_row(r: tuple[Any, ...]) -> SessionRow:
+    return SessionRow(
+        id=r[0],
+        project=r[1],
+        user=r[2],
+        secret_hint=r[3],
+        created_at=r[4],
+        expires_at=r[5],
+        workflow=orjson.loads(r[6]),
+        rate_limit=r[7],
+        configuration=orjson.loads(r[8]),
+        cancelled_at=r[9],
+        files_used=r[10],
+    )
+
+
+def _feedback_row(r: tuple[Any, ...]) -> FeedbackRow:
+    return FeedbackRow(
+        thread_id=r[0], item_id=r[1], user=r[2], kind=r[3], created_at=r[4], seq=r[5]
+    )
+
+
 def _dump(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
@@ -91,6 +123,8 @@ class SQLiteStore(ThreadStore):
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writer: ThreadPoolExecutor | None = None
+        self._wal_index: mmap.mmap | None = None
+        self._wal_index_missing = False
 
     # -- connections ---------------------------------------------------------------------
 
@@ -164,6 +198,10 @@ class SQLiteStore(ThreadStore):
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
+        if self._wal_index is not None:
+            self._wal_index.close()
+            self._wal_index = None
+        self._wal_index_missing = False
         with self._lock:
             for conn in self._connections:
                 conn.close()
@@ -243,6 +281,9 @@ class SQLiteStore(ThreadStore):
             conn.execute(
                 "DELETE FROM attachments WHERE project = ? AND thread_id = ?",
                 (project, thread_id),
+            )
+            conn.execute(
+                "DELETE FROM feedback WHERE project = ? AND thread_id = ?", (project, thread_id)
             )
             return True
 
@@ -355,6 +396,138 @@ class SQLiteStore(ThreadStore):
 
         return await self._write(self._transaction, run)
 
+    async def list_thread_attachments(self, project: str, thread_id: str) -> list[str]:
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT id FROM attachments WHERE project = ? AND thread_id = ?",
+                (project, thread_id),
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
+
+    # -- sessions ------------------------------------------------------------------------
+
+    async def create_session(self, row: SessionRow, secret_hash: str) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO sessions (project, id, user_id, secret_hash, secret_hint,"
+                " created_at, expires_at, cancelled_at, workflow, rate_limit, configuration,"
+                " files_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.project,
+                    row.id,
+                    row.user,
+                    secret_hash,
+                    row.secret_hint,
+                    row.created_at,
+                    row.expires_at,
+                    row.cancelled_at,
+                    _dump(row.workflow),
+                    row.rate_limit,
+                    _dump(row.configuration),
+                    row.files_used,
+                ),
+            )
+
+        await self._write(self._transaction, run)
+
+    async def get_session(self, project: str, session_id: str) -> SessionRow | None:
+        r = (
+            self._conn()
+            .execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE project = ? AND id = ?",
+                (project, session_id),
+            )
+            .fetchone()
+        )
+        return _session_row(r) if r is not None else None
+
+    async def find_session(self, secret_hash: str) -> SessionRow | None:
+        r = (
+            self._conn()
+            .execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE secret_hash = ?", (secret_hash,)
+            )
+            .fetchone()
+        )
+        return _session_row(r) if r is not None else None
+
+    async def cancel_session(self, project: str, session_id: str, at: int) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            return bool(
+                conn.execute(
+                    "UPDATE sessions SET cancelled_at = ? WHERE project = ? AND id = ?"
+                    " AND cancelled_at IS NULL AND expires_at > ?",
+                    (at, project, session_id, at),
+                ).rowcount
+            )
+
+        return await self._write(self._transaction, run)
+
+    async def take_request_slot(
+        self, project: str, session_id: str, now_ms: int, limit: int, window_ms: int
+    ) -> int | None:
+        def run(conn: sqlite3.Connection) -> int | None:
+            since = now_ms - window_ms
+            conn.execute("DELETE FROM session_requests WHERE at_ms <= ?", (since,))
+            count, oldest = conn.execute(
+                "SELECT COUNT(*), MIN(at_ms) FROM session_requests"
+                " WHERE project = ? AND session_id = ? AND at_ms > ?",
+                (project, session_id, since),
+            ).fetchone()
+            if count >= limit:
+                return max(1, oldest + window_ms - now_ms)
+            conn.execute(
+                "INSERT INTO session_requests (project, session_id, at_ms) VALUES (?, ?, ?)",
+                (project, session_id, now_ms),
+            )
+            return None
+
+        return await self._write(self._transaction, run)
+
+    async def reserve_upload(self, project: str, session_id: str, max_files: int | None) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            return bool(
+                conn.execute(
+                    "UPDATE sessions SET files_used = files_used + 1"
+                    " WHERE project = ? AND id = ? AND (? IS NULL OR files_used < ?)",
+                    (project, session_id, max_files, max_files),
+                ).rowcount
+            )
+
+        return await self._write(self._transaction, run)
+
+    # -- feedback ------------------------------------------------------------------------
+
+    async def put_feedback(self, project: str, rows: Sequence[FeedbackRow]) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            for row in rows:
+                conn.execute(
+                    "DELETE FROM feedback"
+                    " WHERE project = ? AND thread_id = ? AND item_id = ? AND user_id = ?",
+                    (project, row.thread_id, row.item_id, row.user),
+                )
+                conn.execute(
+                    "INSERT INTO feedback (project, thread_id, item_id, user_id, kind, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (project, row.thread_id, row.item_id, row.user, row.kind, row.created_at),
+                )
+
+        await self._write(self._transaction, run)
+
+    async def list_feedback(
+        self, project: str, *, user: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[FeedbackRow]:
+        sql = f"SELECT {_FEEDBACK_COLUMNS} FROM feedback WHERE project = ? AND seq > ?"
+        args: list[Any] = [project, after]
+        if user is not None:
+            sql += " AND user_id = ?"
+            args.append(user)
+        rows = self._conn().execute(sql + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
+        return [_feedback_row(r) for r in rows]
+
     # -- bulk ----------------------------------------------------------------------------
 
     def import_rows_sync(
@@ -375,7 +548,15 @@ class SQLiteStore(ThreadStore):
             )
             self._insert_items(conn, project, items)
 
-        self._transaction(run)
+        # Ids are random, so a bulk insert touches index pages all over: with SQLite's
+        # default 2 MB page cache they are read and spilled to the WAL again and again.
+        conn = self._conn()
+        previous = conn.execute("PRAGMA cache_size").fetchone()[0]
+        conn.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
+        try:
+            self._transaction(run)
+        finally:
+            conn.execute(f"PRAGMA cache_size = {int(previous)}")
 
     async def import_rows(
         self, project: str, threads: Sequence[ThreadRow], items: Sequence[ItemRow]
@@ -393,6 +574,31 @@ class SQLiteStore(ThreadStore):
             )
 
         await self._write(self._transaction, run)
+
+    def keys_version(self) -> bytes | None:
+        """The WAL-index header (first 48 bytes of the ``-shm`` file): SQLite rewrites it
+        on every commit, of any process (https://www.sqlite.org/walformat.html), so it
+        changes with every write, API keys included. Reading it is a memory read, where
+        ``PRAGMA data_version`` costs a read transaction (about as much as the key
+        lookup it would save)."""
+        index = self._wal_index
+        if index is None:
+            index = self._map_wal_index()
+            if index is None:
+                return None
+        return index[:48]
+
+    def _map_wal_index(self) -> mmap.mmap | None:
+        # Only while a connection of ours is open: the last connection to close may
+        # delete the -shm file, and a mapping of a deleted file would never change.
+        if self._wal_index_missing or not self._connections:
+            return None
+        try:
+            with open(f"{self.path}-shm", "rb") as f:
+                self._wal_index = mmap.mmap(f.fileno(), 48, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            self._wal_index_missing = True
+        return self._wal_index
 
     async def find_key(self, secret_hash: str) -> KeyRow | None:
         r = (

@@ -1,4 +1,8 @@
 -- threadkit schema, version 1 (PostgreSQL). Same tables as sqlite/0001_initial.sql.
+-- seq is the tie-breaker of the total order (created_us, seq). The sequences keep
+-- the default CACHE 1, so numbers grow across all connections in call order.
+-- JSON columns are json, not jsonb: json keeps the text as given (key order, spacing),
+-- so what the API returns is byte for byte what was stored; nothing queries inside them.
 
 CREATE TABLE threads (
     seq        BIGSERIAL PRIMARY KEY,
@@ -7,8 +11,8 @@ CREATE TABLE threads (
     user_id    TEXT   NOT NULL,
     created_us BIGINT NOT NULL,
     title      TEXT,
-    status     JSONB  NOT NULL,
-    extra      JSONB
+    status     JSON   NOT NULL,
+    extra      JSON
 );
 CREATE UNIQUE INDEX threads_by_id ON threads (project, id);
 CREATE INDEX threads_by_time ON threads (project, created_us, seq);
@@ -22,8 +26,6 @@ CREATE TABLE items (
     created_us BIGINT NOT NULL,
     shape      TEXT   NOT NULL CHECK (shape IN ('rest', 'protocol')),
     rest_type  TEXT,
-    -- json, not jsonb: json keeps the text as given (key order, spacing), which the
-    -- REST API promises to return byte for byte; nothing queries inside a payload.
     payload    JSON   NOT NULL
 );
 CREATE UNIQUE INDEX items_by_id ON items (project, id);

@@ -1,0 +1,88 @@
+"""``python`` workflows used by the tests (named in their servers' TOML configs)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from chatkit.types import (
+    AssistantMessageContent,
+    AssistantMessageContentPartAdded,
+    AssistantMessageContentPartTextDelta,
+    AssistantMessageItem,
+    ThreadItemAddedEvent,
+    ThreadItemDoneEvent,
+    ThreadItemUpdatedEvent,
+    ThreadStreamEvent,
+)
+
+
+def _text(message: Any) -> str:
+    return "".join(part.text for part in message.content) if message else ""
+
+
+async def slow(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadStreamEvent]:
+    """Streams ``partial `` and then, for the text ``wait``, never finishes; otherwise
+    finishes with ``done: <text>``."""
+    item = AssistantMessageItem(
+        id=context.store.generate_item_id("message", thread, context),
+        thread_id=thread.id,
+        created_at=datetime.now(),
+        content=[],
+    )
+    yield ThreadItemAddedEvent(item=item)
+    yield ThreadItemUpdatedEvent(
+        item_id=item.id,
+        update=AssistantMessageContentPartAdded(
+            content_index=0, content=AssistantMessageContent(text="")
+        ),
+    )
+    yield ThreadItemUpdatedEvent(
+        item_id=item.id,
+        update=AssistantMessageContentPartTextDelta(content_index=0, delta="partial "),
+    )
+    if _text(message) == "wait":
+        await asyncio.Event().wait()  # until the client goes away
+    text = f"partial done: {_text(message)}"
+    yield ThreadItemDoneEvent(
+        item=item.model_copy(update={"content": [AssistantMessageContent(text=text)]})
+    )
+
+
+async def broken(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadStreamEvent]:
+    """Fails after starting its answer when the user says ``fail``; echoes otherwise."""
+    item = AssistantMessageItem(
+        id=context.store.generate_item_id("message", thread, context),
+        thread_id=thread.id,
+        created_at=datetime.now(),
+        content=[AssistantMessageContent(text=_text(message))],
+    )
+    if _text(message) == "fail":
+        yield ThreadItemAddedEvent(item=item)
+        raise RuntimeError("the workflow broke")
+    yield ThreadItemDoneEvent(item=item)
+
+
+async def not_events(thread: Any, message: Any, context: Any) -> AsyncIterator[Any]:
+    yield "this is not a ChatKit event"
+
+
+class Stateful:
+    """A class target: built with the config's ``options``; reports the session's state
+    variables and the user back."""
+
+    def __init__(self, greeting: str) -> None:
+        self.greeting = greeting
+
+    async def respond(self, thread: Any, message: Any, context: Any) -> AsyncIterator[Any]:
+        text = f"{self.greeting} {context.user_id}: {sorted(context.state_variables.items())}"
+        yield ThreadItemDoneEvent(
+            item=AssistantMessageItem(
+                id=context.store.generate_item_id("message", thread, context),
+                thread_id=thread.id,
+                created_at=datetime.now(),
+                content=[AssistantMessageContent(text=text)],
+            )
+        )

@@ -1,0 +1,709 @@
+"""Contract tests of the store library itself: the same assertions on SQLite and PostgreSQL.
+
+The ``database`` fixture yields ``(backend, url)`` once per backend; every test works
+in a project of its own, through a freshly opened store.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import orjson
+import pytest
+from chatkit.store import NotFoundError
+from chatkit.types import (
+    AssistantMessageContent,
+    AssistantMessageItem,
+    ClosedStatus,
+    FileAttachment,
+    HiddenContextItem,
+    ThreadMetadata,
+)
+
+from tests import helpers
+from tests.conftest import with_store
+from threadkit.stores import ThreadStore
+from threadkit.stores.base import (
+    CursorNotFound,
+    DuplicateId,
+    FeedbackRow,
+    ItemRow,
+    KeyRow,
+    PageQuery,
+    RowPage,
+    SessionRow,
+    ThreadRow,
+    item_row_from_protocol,
+    item_row_from_rest,
+)
+
+T = TypeVar("T")
+Database = tuple[str, str]
+START = datetime(2024, 4, 5, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """A request context as a ChatKit server would pass it."""
+
+    user_id: str
+    project: str
+
+
+def on(database: Database, work: Callable[[ThreadStore], Awaitable[T]]) -> T:
+    return with_store(database[1], work)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def thread_row(user: str = "u1", created_us: int = 1_000_000, **kw: Any) -> ThreadRow:
+    return ThreadRow(
+        id=kw.pop("id", None) or new_id("cthr"),
+        user=user,
+        created_us=created_us,
+        title=kw.pop("title", "a title"),
+        status=kw.pop("status", {"type": "active"}),
+        **kw,
+    )
+
+
+def rest_item(thread_id: str, created_at: int = 1_712_345_601, id: str | None = None) -> ItemRow:
+    return item_row_from_rest(helpers.user_message(thread_id, created_at=created_at, id=id))
+
+
+def hidden_item(thread_id: str, created_us: int, id: str | None = None) -> ItemRow:
+    row = item_row_from_protocol(
+        HiddenContextItem(
+            id=id or new_id("cthi"),
+            thread_id=thread_id,
+            created_at=datetime.fromtimestamp(created_us / 1_000_000, UTC),
+            content="only the model sees this",
+        )
+    )
+    assert row.rest_type is None  # the REST API does not list it
+    return row
+
+
+def assistant(thread_id: str, text: str, at: datetime, id: str | None = None) -> Any:
+    return AssistantMessageItem(
+        id=id or new_id("cthi"),
+        thread_id=thread_id,
+        created_at=at,
+        content=[AssistantMessageContent(text=text)],
+    )
+
+
+# --- paging helpers (they only use `after`/`before` as a client would) --------------------
+
+Lister = Callable[[PageQuery], Awaitable[RowPage[Any]]]
+
+
+async def walk_after(list_page: Lister, order: str, limit: int) -> list[str]:
+    """Every id, page by page with ``after``."""
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        page = await list_page(PageQuery(limit=limit, order=order, after=after))  # type: ignore[arg-type]
+        assert len(page.rows) <= limit
+        seen += [r.id for r in page.rows]
+        if not page.has_more:
+            return seen
+        assert len(page.rows) == limit
+        after = page.rows[-1].id
+
+
+async def walk_before(list_page: Lister, order: str, limit: int, last: str) -> list[str]:
+    """Every id, from ``last`` back to the start, page by page with ``before``."""
+    seen = [last]
+    before = last
+    while True:
+        page = await list_page(PageQuery(limit=limit, order=order, before=before))  # type: ignore[arg-type]
+        seen = [r.id for r in page.rows] + seen
+        if not page.has_more:
+            return seen
+        assert len(page.rows) == limit
+        before = page.rows[0].id
+
+
+# --- the chatkit Store interface --------------------------------------------------------------
+
+
+def test_chatkit_threads_round_trip_and_stay_with_their_user(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        alice, bob = Ctx("alice", project), Ctx("bob", project)
+        elsewhere = Ctx("alice", new_id("proj"))
+        thread = ThreadMetadata(
+            id=store.generate_thread_id(alice),
+            title="Trip",
+            created_at=START + timedelta(microseconds=123_456),
+            status=ClosedStatus(reason="done"),
+            allowed_image_domains=["img.example"],
+            metadata={"zeta": 1, "alpha": {"y": [1, 2], "b": None}},
+        )
+        await store.save_thread(thread, alice)
+        loaded = await store.load_thread(thread.id, alice)
+        assert loaded == thread
+        assert list(loaded.metadata) == ["zeta", "alpha"]
+        assert list(loaded.metadata["alpha"]) == ["y", "b"]
+
+        for ctx in (bob, elsewhere):
+            with pytest.raises(NotFoundError):
+                await store.load_thread(thread.id, ctx)
+            with pytest.raises(NotFoundError):
+                await store.delete_thread(thread.id, ctx)
+            with pytest.raises(NotFoundError):
+                await store.load_thread_items(thread.id, None, 10, "asc", ctx)
+            with pytest.raises(NotFoundError):
+                await store.add_thread_item(thread.id, assistant(thread.id, "x", START), ctx)
+            assert (await store.load_threads(10, None, "desc", ctx)).data == []
+        with pytest.raises(NotFoundError):
+            await store.save_thread(thread.model_copy(update={"title": "stolen"}), bob)
+        assert (await store.load_thread(thread.id, alice)).title == "Trip"
+
+        updated = thread.model_copy(update={"title": "Trip 2", "metadata": {"k": "v"}})
+        await store.save_thread(updated, alice)
+        assert await store.load_thread(thread.id, alice) == updated
+
+        page = await store.load_threads(10, None, "desc", alice)
+        assert [t.id for t in page.data] == [thread.id]
+        assert page.has_more is False
+
+    on(database, work)
+
+
+def test_chatkit_items_page_in_both_orders_and_keep_their_place(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        alice, bob = Ctx("alice", project), Ctx("bob", project)
+        thread = ThreadMetadata(id=store.generate_thread_id(alice), created_at=START)
+        await store.save_thread(thread, alice)
+        # Seconds apart, except the last two, which share a timestamp.
+        times = [START + timedelta(seconds=s) for s in (1, 2, 3, 4, 5, 5)]
+        items = [assistant(thread.id, f"m{n}", at) for n, at in enumerate(times)]
+        for item in items:
+            await store.add_thread_item(thread.id, item, alice)
+        ids = [i.id for i in items]
+
+        for order, expected in (("asc", ids), ("desc", ids[::-1])):
+            got: list[str] = []
+            after = None
+            pages = 0
+            while True:
+                page = await store.load_thread_items(thread.id, after, 4, order, alice)
+                got += [i.id for i in page.data]
+                pages += 1
+                assert page.after == (page.data[-1].id if page.data else None)
+                if not page.has_more:
+                    break
+                after = page.after
+            assert got == expected
+            assert pages == 2
+
+        first = await store.load_item(thread.id, ids[2], alice)
+        assert first == items[2]
+
+        # save_item replaces the content but not the place in the order
+        changed = items[2].model_copy(update={"content": [AssistantMessageContent(text="edited")]})
+        await store.save_item(thread.id, changed, alice)
+        assert await store.load_item(thread.id, ids[2], alice) == changed
+        page = await store.load_thread_items(thread.id, None, 50, "asc", alice)
+        assert [i.id for i in page.data] == ids
+        # save_item of a new item appends it
+        extra = assistant(thread.id, "new", START + timedelta(seconds=9))
+        await store.save_item(thread.id, extra, alice)
+        page = await store.load_thread_items(thread.id, None, 50, "asc", alice)
+        assert [i.id for i in page.data] == [*ids, extra.id]
+
+        await store.delete_thread_item(thread.id, ids[0], alice)
+        with pytest.raises(NotFoundError):
+            await store.load_item(thread.id, ids[0], alice)
+        page = await store.load_thread_items(thread.id, None, 50, "desc", alice)
+        assert [i.id for i in page.data] == [extra.id, *ids[:0:-1]]
+
+        with pytest.raises(NotFoundError):
+            await store.load_thread_items(thread.id, "cthi_unknown", 10, "asc", alice)
+        for call in (
+            store.load_item(thread.id, ids[1], bob),
+            store.save_item(thread.id, changed, bob),
+            store.delete_thread_item(thread.id, ids[1], bob),
+        ):
+            with pytest.raises(NotFoundError):
+                await call
+        assert (await store.load_item(thread.id, ids[1], alice)).id == ids[1]
+
+        await store.delete_thread(thread.id, alice)
+        with pytest.raises(NotFoundError):
+            await store.load_thread(thread.id, alice)
+        assert await store.get_item(project, thread.id, ids[1]) is None
+
+    on(database, work)
+
+
+def test_chatkit_attachments_belong_to_their_user(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        alice, bob = Ctx("alice", project), Ctx("bob", project)
+        attachment = FileAttachment(
+            id=store.generate_attachment_id("application/pdf", alice),
+            name="report.pdf",
+            mime_type="application/pdf",
+        )
+        await store.save_attachment(attachment, alice)
+        assert await store.load_attachment(attachment.id, alice) == attachment
+        with pytest.raises(NotFoundError):
+            await store.load_attachment(attachment.id, bob)
+        with pytest.raises(NotFoundError):
+            await store.delete_attachment(attachment.id, bob)
+        # bob cannot overwrite it either
+        await store.save_attachment(attachment.model_copy(update={"name": "mine.pdf"}), bob)
+        assert (await store.load_attachment(attachment.id, alice)).name == "report.pdf"
+
+        bound = attachment.model_copy(update={"thread_id": "cthr_1"})
+        await store.save_attachment(bound, alice)
+        assert await store.load_attachment(attachment.id, alice) == bound
+
+        await store.delete_attachment(attachment.id, alice)
+        with pytest.raises(NotFoundError):
+            await store.load_attachment(attachment.id, alice)
+
+    on(database, work)
+
+
+# --- row level: keyset pagination ------------------------------------------------------------
+
+
+def test_threads_with_equal_timestamps_page_without_skips_or_repeats(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        # 300 threads at the same microsecond, two users interleaved; then a few later
+        # and a few earlier ones, stored after them.
+        same = [thread_row(user=f"u{n % 2}", created_us=5_000_000) for n in range(300)]
+        later = [thread_row(user="u0", created_us=6_000_000) for _ in range(3)]
+        earlier = [thread_row(user="u1", created_us=4_000_000) for _ in range(3)]
+        await store.import_rows(project, [*same, *later], [])
+        await store.import_rows(project, earlier, [])
+        asc = [t.id for t in (*earlier, *same, *later)]
+
+        async def all_threads(page: PageQuery) -> RowPage[ThreadRow]:
+            return await store.list_threads(project, page)
+
+        async def u1_threads(page: PageQuery) -> RowPage[ThreadRow]:
+            return await store.list_threads(project, page, user="u1")
+
+        u1 = [t.id for t in (*earlier, *same, *later) if t.user == "u1"]
+        for lister, expected in ((all_threads, asc), (u1_threads, u1)):
+            for limit in (7, 100):
+                assert await walk_after(lister, "asc", limit) == expected
+                assert await walk_after(lister, "desc", limit) == expected[::-1]
+                assert await walk_before(lister, "asc", limit, expected[-1]) == expected
+                assert await walk_before(lister, "desc", limit, expected[0]) == expected[::-1]
+
+        # after and before together bound a window, in either order
+        window = await all_threads(PageQuery(limit=100, order="asc", after=asc[10], before=asc[40]))
+        assert [r.id for r in window.rows] == asc[11:40]
+        assert window.has_more is False
+        window = await all_threads(PageQuery(limit=5, order="asc", after=asc[10], before=asc[40]))
+        assert [r.id for r in window.rows] == asc[11:16]
+        assert window.has_more is True
+        window = await all_threads(
+            PageQuery(limit=100, order="desc", after=asc[40], before=asc[10])
+        )
+        assert [r.id for r in window.rows] == asc[39:10:-1]
+
+        first = await all_threads(PageQuery(limit=3, order="desc"))
+        assert [r.id for r in first.rows] == asc[:-4:-1]
+        assert first.rows[0] == later[-1]  # every field comes back
+
+    on(database, work)
+
+
+def test_items_page_by_time_then_insertion_and_hide_hidden_items(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        thread = thread_row()
+        other = thread_row()
+        # 250 items in one second (REST timestamps are whole seconds), every fifth hidden,
+        # stored out of time order with one earlier item last.
+        items: list[ItemRow] = []
+        for n in range(250):
+            if n % 5 == 4:
+                items.append(hidden_item(thread.id, 1_712_345_601_000_000))
+            else:
+                items.append(rest_item(thread.id, created_at=1_712_345_601))
+        early = rest_item(thread.id, created_at=1_712_345_000)
+        await store.import_rows(project, [thread, other], [*items, rest_item(other.id)])
+        await store.insert_item(project, early)
+        every = [early.id, *(i.id for i in items)]
+        visible = [early.id, *(i.id for i in items if i.rest_type is not None)]
+
+        def lister(rest_only: bool) -> Lister:
+            async def list_page(page: PageQuery) -> RowPage[ItemRow]:
+                return await store.list_items(project, thread.id, page, rest_only=rest_only)
+
+            return list_page
+
+        for rest_only, expected in ((False, every), (True, visible)):
+            list_page = lister(rest_only)
+            for limit in (9, 1000):
+                assert await walk_after(list_page, "asc", limit) == expected
+                assert await walk_after(list_page, "desc", limit) == expected[::-1]
+                assert await walk_before(list_page, "asc", limit, expected[-1]) == expected
+                assert await walk_before(list_page, "desc", limit, expected[0]) == expected[::-1]
+
+        page = await store.list_items(
+            project, thread.id, PageQuery(limit=3, order="asc", before=visible[2]), rest_only=True
+        )
+        assert [r.id for r in page.rows] == visible[:2]
+        assert page.has_more is False
+
+    on(database, work)
+
+
+def test_unknown_cursors_raise_cursor_not_found(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        mine, theirs = thread_row(user="u1"), thread_row(user="u2")
+        hidden = hidden_item(mine.id, 1_000_000)
+        visible = rest_item(mine.id)
+        foreign = rest_item(theirs.id)
+        await store.import_rows(project, [mine, theirs], [visible, hidden, foreign])
+        elsewhere = new_id("proj")
+        await store.import_rows(elsewhere, [thread_row(id="cthr_elsewhere")], [])
+
+        for param in ("after", "before"):
+            for order in ("asc", "desc"):
+                for cursor in ("cthr_nope", "cthr_elsewhere"):
+                    page = PageQuery(order=order, **{param: cursor})  # type: ignore[arg-type]
+                    with pytest.raises(CursorNotFound) as caught:
+                        await store.list_threads(project, page)
+                    assert (caught.value.param, caught.value.value) == (param, cursor)
+                with pytest.raises(CursorNotFound):  # another user's thread, user filter on
+                    await store.list_threads(
+                        project, PageQuery(order=order, **{param: theirs.id}), user="u1"
+                    )
+                for cursor, rest_only in (
+                    (foreign.id, False),
+                    ("cthi_nope", False),
+                    (hidden.id, True),
+                ):
+                    with pytest.raises(CursorNotFound) as caught:
+                        await store.list_items(
+                            project,
+                            mine.id,
+                            PageQuery(order=order, **{param: cursor}),
+                            rest_only=rest_only,
+                        )
+                    assert caught.value.value == cursor
+        # the hidden (and oldest) item is a valid cursor when hidden items are listed
+        page = await store.list_items(
+            project, mine.id, PageQuery(order="asc", after=hidden.id), rest_only=False
+        )
+        assert [r.id for r in page.rows] == [visible.id]
+
+    on(database, work)
+
+
+# --- row level: writes -----------------------------------------------------------------------
+
+
+def test_import_is_all_or_nothing_and_names_the_first_taken_id(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        stored = thread_row()
+        stored_item = rest_item(stored.id)
+        await store.import_rows(project, [stored], [stored_item])
+
+        fresh = [thread_row(), thread_row()]
+        fresh_items = [rest_item(fresh[0].id), rest_item(fresh[1].id)]
+
+        async def nothing_stored() -> None:
+            for t in fresh:
+                assert await store.get_thread(project, t.id) is None
+            for i in fresh_items:
+                assert await store.get_item(project, i.thread_id, i.id) is None
+
+        # a thread id already stored
+        with pytest.raises(DuplicateId) as caught:
+            await store.import_rows(project, [fresh[0], stored, fresh[1]], fresh_items)
+        assert (caught.value.kind, caught.value.value) == ("thread", stored.id)
+        await nothing_stored()
+
+        # an item id already stored (in another thread), after a repeat-free prefix
+        moved = rest_item(fresh[1].id, id=stored_item.id)
+        with pytest.raises(DuplicateId) as caught:
+            await store.import_rows(project, fresh, [*fresh_items, moved])
+        assert (caught.value.kind, caught.value.value) == ("item", stored_item.id)
+        await nothing_stored()
+
+        # an id repeated within the import: the first repeat is named
+        again = rest_item(fresh[0].id, id=fresh_items[1].id)
+        with pytest.raises(DuplicateId) as caught:
+            await store.import_rows(project, fresh, [*fresh_items, again])
+        assert (caught.value.kind, caught.value.value) == ("item", fresh_items[1].id)
+        await nothing_stored()
+        with pytest.raises(DuplicateId) as caught:
+            await store.import_rows(project, [fresh[0], fresh[1], fresh[0]], [])
+        assert (caught.value.kind, caught.value.value) == ("thread", fresh[0].id)
+        await nothing_stored()
+
+        # ids are unique per project: the same ids import fine into another project
+        await store.import_rows(new_id("proj"), [stored, *fresh], [stored_item, *fresh_items])
+        # and the clean import works here
+        await store.import_rows(project, fresh, fresh_items)
+        assert (await store.get_thread(project, fresh[1].id)) == fresh[1]
+
+        # single writes name the taken id too, and change nothing
+        with pytest.raises(DuplicateId) as caught:
+            await store.insert_item(project, rest_item(fresh[0].id, id=stored_item.id))
+        assert (caught.value.kind, caught.value.value) == ("item", stored_item.id)
+        with pytest.raises(DuplicateId):
+            await store.upsert_item(project, rest_item(fresh[0].id, id=stored_item.id))
+        assert await store.get_item(project, stored.id, stored_item.id) == stored_item
+
+    on(database, work)
+
+
+def test_upsert_thread_refuses_another_users_thread(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        row = thread_row(user="u1", extra={"metadata": {"b": 1, "a": 2}})
+        assert await store.upsert_thread(project, row) is True
+        assert await store.get_thread(project, row.id) == row
+        taken = ThreadRow(row.id, "u2", 9, "stolen", {"type": "active"})
+        assert await store.upsert_thread(project, taken) is False
+        assert await store.get_thread(project, row.id) == row
+        renamed = ThreadRow(row.id, "u1", row.created_us, None, {"type": "locked", "reason": "r"})
+        assert await store.upsert_thread(project, renamed) is True
+        assert await store.get_thread(project, row.id) == renamed
+
+    on(database, work)
+
+
+def test_deleting_a_thread_deletes_its_items_and_attachments_only(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        doomed, kept = thread_row(), thread_row()
+        doomed_items = [rest_item(doomed.id), hidden_item(doomed.id, 2_000_000)]
+        kept_item = rest_item(kept.id)
+        await store.import_rows(project, [doomed, kept], [*doomed_items, kept_item])
+        await store.put_attachment(project, "att_doomed", "u1", doomed.id, '{"id":"att_doomed"}')
+        await store.put_attachment(project, "att_kept", "u1", kept.id, '{"id":"att_kept"}')
+        await store.put_attachment(project, "att_loose", "u1", None, '{"id":"att_loose"}')
+
+        assert await store.delete_thread_row(project, doomed.id) is True
+        assert await store.get_thread(project, doomed.id) is None
+        for item in doomed_items:
+            assert await store.get_item(project, doomed.id, item.id) is None
+        page = await store.list_items(project, doomed.id, PageQuery(limit=10), rest_only=False)
+        assert page.rows == []
+        assert await store.get_attachment(project, "att_doomed") is None
+
+        assert await store.get_thread(project, kept.id) == kept
+        assert await store.get_item(project, kept.id, kept_item.id) == kept_item
+        assert await store.get_attachment(project, "att_kept") == ("u1", '{"id":"att_kept"}')
+        assert await store.get_attachment(project, "att_loose") == ("u1", '{"id":"att_loose"}')
+        assert await store.delete_thread_row(project, doomed.id) is False
+
+    on(database, work)
+
+
+def test_item_payloads_come_back_byte_for_byte(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        thread = thread_row()
+        await store.import_rows(project, [thread], [])
+        payload = '{"z" :1,  "a":"\\u00e9 é \\ud83d\\ude00",\n "n": 1.50, "e": {}, "d": [ ]}'
+        row = ItemRow("cthi_bytes", thread.id, 1, "rest", "chatkit.widget", payload)
+        await store.insert_item(project, row)
+        assert (await store.get_item(project, thread.id, row.id)) == row
+        listed = await store.list_items(project, thread.id, PageQuery(), rest_only=True)
+        assert [r.payload for r in listed.rows] == [payload]
+        replaced = ItemRow(row.id, thread.id, 1, "rest", "chatkit.widget", '{"b":2,"a":1}')
+        await store.upsert_item(project, replaced)
+        assert (await store.get_item(project, thread.id, row.id)) == replaced
+        assert orjson.loads(replaced.to_rest_json()) == {"b": 2, "a": 1}
+        assert await store.delete_item(project, thread.id, row.id) is True
+        assert await store.delete_item(project, thread.id, row.id) is False
+
+    on(database, work)
+
+
+def test_api_keys(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        first = KeyRow(new_id("key"), project, "sk-...abcd", 100)
+        second = KeyRow(new_id("key"), project, "sk-...efgh", 200)
+        await store.create_key(second, f"hash-{second.id}")
+        await store.create_key(first, f"hash-{first.id}")
+        assert await store.find_key(f"hash-{first.id}") == first
+        assert await store.find_key("hash-nope") is None
+        assert await store.list_keys(project) == [first, second]
+        assert {k.id for k in await store.list_keys()} >= {first.id, second.id}
+        assert await store.revoke_key(first.id, 300) is True
+        assert await store.revoke_key(first.id, 400) is False
+        assert (await store.find_key(f"hash-{first.id}")) == KeyRow(
+            first.id, project, "sk-...abcd", 100, revoked_at=300
+        )
+
+    on(database, work)
+
+
+def test_keys_with_nul_characters_name_nothing(database: Database) -> None:
+    """A NUL can come in through a URL (``%00``); it finds nothing on either backend
+    (PostgreSQL text cannot even hold one)."""
+
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        thread = thread_row()
+        await store.import_rows(project, [thread], [rest_item(thread.id)])
+        nul = "cthr_\x00x"
+        assert await store.get_thread(project, nul) is None
+        assert await store.get_thread(f"{project}\x00", thread.id) is None
+        assert await store.get_item(project, thread.id, nul) is None
+        assert await store.get_attachment(project, nul) is None
+        assert await store.find_key(nul) is None
+        assert await store.get_session(project, nul) is None
+        assert await store.find_session(nul) is None
+        assert await store.list_thread_attachments(project, nul) == []
+        assert await store.list_feedback(project, user=nul) == []
+        assert (await store.list_threads(project, PageQuery(), user=nul)).rows == []
+        empty = await store.list_items(project, nul, PageQuery(), rest_only=True)
+        assert (empty.rows, empty.has_more) == ([], False)
+        for param in ("after", "before"):
+            with pytest.raises(CursorNotFound) as caught:
+                await store.list_threads(project, PageQuery(**{param: nul}))  # type: ignore[arg-type]
+            assert (caught.value.param, caught.value.value) == (param, nul)
+            with pytest.raises(CursorNotFound) as caught:
+                await store.list_items(
+                    project,
+                    nul,
+                    PageQuery(**{param: thread.id}),
+                    rest_only=False,  # type: ignore[arg-type]
+                )
+            assert caught.value.param == param
+        with pytest.raises(CursorNotFound) as caught:
+            await store.list_threads(project, PageQuery(after=thread.id, before=nul))
+        assert (caught.value.param, caught.value.value) == ("before", nul)
+        assert await store.delete_thread_row(project, nul) is False
+        assert await store.delete_item(project, thread.id, nul) is False
+        assert await store.remove_attachment(project, nul) is False
+        assert await store.revoke_key(nul, 1) is False
+        assert await store.cancel_session(project, nul, 1) is False
+        assert await store.reserve_upload(project, nul, None) is False
+        assert await store.get_thread(project, thread.id) == thread
+
+    on(database, work)
+
+
+# --- sessions, rate limits, feedback -----------------------------------------------------
+
+
+def session_row(project: str, **kw: Any) -> SessionRow:
+    return SessionRow(
+        id=kw.pop("id", None) or new_id("cksess"),
+        project=project,
+        user=kw.pop("user", "u1"),
+        secret_hint="ek_...abcd",
+        created_at=1_000,
+        expires_at=kw.pop("expires_at", 2_000),
+        workflow={"id": "wf_1", "version": None, "state_variables": {"z": 1, "a": 2}},
+        rate_limit=kw.pop("rate_limit", 10),
+        configuration={"file_upload": {"enabled": True, "max_files": 2}},
+        **kw,
+    )
+
+
+def test_sessions_round_trip_cancel_and_count_uploads(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        row = session_row(project)
+        await store.create_session(row, f"hash-{row.id}")
+        assert await store.get_session(project, row.id) == row
+        assert await store.get_session(new_id("proj"), row.id) is None
+        found = await store.find_session(f"hash-{row.id}")
+        assert found == row
+        assert found is not None and list(found.workflow["state_variables"]) == ["z", "a"]
+
+        assert await store.reserve_upload(project, row.id, 2) is True
+        assert await store.reserve_upload(project, row.id, 2) is True
+        assert await store.reserve_upload(project, row.id, 2) is False
+        assert await store.reserve_upload(project, row.id, None) is True
+        assert (await store.get_session(project, row.id)).files_used == 3  # type: ignore[union-attr]
+
+        assert await store.cancel_session(project, row.id, 2_000) is False  # expired by then
+        assert await store.cancel_session(project, row.id, 1_500) is True
+        assert await store.cancel_session(project, row.id, 1_600) is False  # already cancelled
+        assert (await store.get_session(project, row.id)).cancelled_at == 1_500  # type: ignore[union-attr]
+
+    on(database, work)
+
+
+def test_request_slots_slide_and_refusals_do_not_count(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        sid, other = new_id("cksess"), new_id("cksess")
+        window = 60_000
+        assert await store.take_request_slot(project, sid, 100_000, 2, window) is None
+        assert await store.take_request_slot(project, sid, 110_000, 2, window) is None
+        # full: wait until the oldest (100 000) leaves the window at 160 000
+        assert await store.take_request_slot(project, sid, 120_000, 2, window) == 40_000
+        assert await store.take_request_slot(project, sid, 159_999, 2, window) == 1
+        # another session has its own window
+        assert await store.take_request_slot(project, other, 120_000, 2, window) is None
+        # refusals were not recorded: at 160 000 only the 110 000 request still counts
+        assert await store.take_request_slot(project, sid, 160_000, 2, window) is None
+        assert await store.take_request_slot(project, sid, 160_001, 2, window) == 9_999
+
+    on(database, work)
+
+
+def test_feedback_replaces_per_item_and_user_and_goes_with_the_thread(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        doomed, kept = thread_row(), thread_row()
+        await store.import_rows(project, [doomed, kept], [])
+
+        def fb(thread: ThreadRow, item: str, user: str, kind: str, at: int) -> FeedbackRow:
+            return FeedbackRow(thread.id, item, user, kind, at)  # type: ignore[arg-type]
+
+        await store.put_feedback(
+            project,
+            [
+                fb(kept, "i1", "alice", "positive", 1),
+                fb(kept, "i1", "bob", "negative", 2),
+                fb(doomed, "i9", "alice", "positive", 3),
+            ],
+        )
+        # alice changes her mind on i1 (twice in one call: the last one counts)
+        await store.put_feedback(
+            project,
+            [fb(kept, "i1", "alice", "negative", 4), fb(kept, "i1", "alice", "positive", 5)],
+        )
+
+        def key(rows: list[FeedbackRow]) -> list[tuple[str, str, str, str, int]]:
+            return [(r.thread_id, r.item_id, r.user, r.kind, r.created_at) for r in rows]
+
+        every = await store.list_feedback(project)
+        assert key(every) == [
+            (kept.id, "i1", "bob", "negative", 2),
+            (doomed.id, "i9", "alice", "positive", 3),
+            (kept.id, "i1", "alice", "positive", 5),
+        ]
+        assert [r.seq for r in every] == sorted(r.seq for r in every)
+        assert key(await store.list_feedback(project, after=every[0].seq, limit=1)) == key(
+            every[1:2]
+        )
+        assert key(await store.list_feedback(project, user="alice")) == key(every[1:])
+
+        assert await store.delete_thread_row(project, doomed.id) is True
+        assert key(await store.list_feedback(project)) == key([every[0], every[2]])
+        assert await store.list_feedback(new_id("proj")) == []
+
+    on(database, work)

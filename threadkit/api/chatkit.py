@@ -1,0 +1,76 @@
+"""The session, protocol and attachment routes, wired to their services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from threadkit.attachments import FileStorage
+from threadkit.attachments.local import LocalFileStorage
+from threadkit.config import Settings
+from threadkit.protocol.server import ThreadkitServer
+from threadkit.services.attachments import AttachmentService
+from threadkit.services.feedback import FeedbackService
+from threadkit.services.ratelimit import RateLimiter
+from threadkit.services.sessions import SessionService
+from threadkit.stores.base import ThreadStore
+from threadkit.workflows.config import load_registry
+
+from . import protocol, sessions, uploads
+from .auth import Authenticator
+
+
+@dataclass
+class ChatKitRoutes:
+    routes: list[Any]
+    files: FileStorage
+
+
+def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) -> ChatKitRoutes:
+    """``/v1/chatkit/sessions…``, ``POST /chatkit`` and the attachment upload and preview
+    routes, with the workflows of ``settings.config_path``."""
+    workflows = load_registry(settings.config_path)
+    files = LocalFileStorage(settings.files_dir)
+    session_service = SessionService(store, workflows)
+    attachments = AttachmentService(store, files)
+    endpoint = protocol.ProtocolEndpoint(
+        settings=settings,
+        store=store,
+        files=files,
+        workflows=workflows,
+        sessions=session_service,
+        keys=auth.keys,
+        limiter=RateLimiter(store),
+        attachments=attachments,
+        server=ThreadkitServer(store, attachments, FeedbackService(store)),
+    )
+    return ChatKitRoutes(
+        routes=[
+            *sessions.routes(auth, session_service),
+            *protocol.routes(endpoint),
+            *uploads.routes(attachments, session_service),
+        ],
+        files=files,
+    )
+
+
+def cors_middleware(settings: Settings) -> list[Middleware]:
+    """CORS for browser front ends calling ``/chatkit`` from ``settings.cors_origins``."""
+    if not settings.cors_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["retry-after", "x-request-id"],
+            max_age=600,
+        )
+    ]
+
+
+__all__ = ["ChatKitRoutes", "chatkit_routes", "cors_middleware"]

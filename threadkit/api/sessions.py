@@ -1,0 +1,48 @@
+"""``/v1/chatkit/sessions``: create and cancel ChatKit sessions (project API key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.routing import Route
+
+from threadkit.services.errors import InvalidRequest
+from threadkit.services.sessions import SessionService
+
+from .auth import Authenticator
+from .protocol import read_body
+from .responses import JSONResponse
+
+#: room for state variables: up to 64 strings of up to 10 MiB each are allowed, but
+#: a body this size is plenty for any real session
+MAX_BODY = 64 * 1024 * 1024
+
+
+async def json_body(request: Request) -> Any:
+    """The parsed JSON body, or the hosted API's 400 for anything else."""
+    body = await read_body(request, MAX_BODY)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest(
+            "We could not parse the JSON body of your request. The API expects a JSON "
+            "payload, but what was sent was not valid JSON.",
+        ) from None
+
+
+def routes(auth: Authenticator, sessions: SessionService) -> list[Route]:
+    async def create_session(request: Request) -> JSONResponse:
+        key = await auth.project_key(request)
+        return JSONResponse(await sessions.create(key.project, await json_body(request)))
+
+    async def cancel_session(request: Request) -> JSONResponse:
+        key = await auth.project_key(request)
+        # The body (the SDK sends none) carries nothing.
+        return JSONResponse(await sessions.cancel(key.project, request.path_params["session_id"]))
+
+    return [
+        Route("/v1/chatkit/sessions", create_session, methods=["POST"]),
+        Route("/v1/chatkit/sessions/{session_id}/cancel", cancel_session, methods=["POST"]),
+    ]

@@ -1,0 +1,394 @@
+"""ChatKit sessions: creation with the hosted API's validation rules, cancellation,
+expiry, and authentication of client secrets.
+
+A client secret is ``ek_`` plus 43 random URL-safe characters (256 bits). Like API
+keys it is stored only as its SHA-256 (see ``keys``), with a masked hint for the
+cancel response; create is the only call that returns it in full.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+from threadkit import ids
+from threadkit.stores.base import SessionRow, ThreadStore
+
+from .errors import InvalidRequest, NotFound, Unauthenticated
+from .keys import hash_secret, mask
+
+SECRET_PREFIX = "ek_"
+DEFAULT_EXPIRES_SECONDS = 600
+MAX_EXPIRES_SECONDS = 600
+DEFAULT_RATE_LIMIT = 10
+DEFAULT_MAX_FILE_SIZE_MB = 512
+DEFAULT_MAX_FILES = 10
+MAX_STATE_VARIABLES = 64
+MAX_STATE_KEY = 64
+MAX_STATE_STRING = 10 * 1024 * 1024
+#: longest ``user``: the REST API's ``user`` filter accepts up to this many characters
+MAX_USER = 512
+#: bound of the integers the spec leaves unbounded, so that every store can hold them
+MAX_INT = 2**31 - 1
+
+
+def is_session_secret(token: str) -> bool:
+    return token.startswith(SECRET_PREFIX)
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _type_error(path: str, expected: str, value: Any) -> InvalidRequest:
+    return InvalidRequest(
+        f"Invalid type for '{path}': expected {expected}, but got {_kind(value)} instead.",
+        param=path,
+        code="invalid_type",
+    )
+
+
+def _object(value: Any, path: str, known: Collection[str]) -> dict[str, Any]:
+    """``value`` as an object with only ``known`` keys; ``path`` ``""`` is the body."""
+    if not isinstance(value, dict):
+        if not path:
+            raise InvalidRequest(
+                f"Invalid request body: expected a JSON object, but got {_kind(value)} instead.",
+                code="invalid_type",
+            )
+        raise _type_error(path, "an object", value)
+    for key in value:
+        if key not in known:
+            where = f"{path}.{key}" if path else str(key)
+            raise InvalidRequest(
+                f"Unknown parameter: '{where}'.", param=where, code="unknown_parameter"
+            )
+    return value
+
+
+def _required(data: dict[str, Any], key: str, path: str) -> Any:
+    if key not in data:
+        raise InvalidRequest(
+            f"Missing required parameter: '{path}'.", param=path, code="missing_required_parameter"
+        )
+    return data[key]
+
+
+def _string(value: Any, path: str, *, max_length: int | None = None) -> str:
+    if not isinstance(value, str):
+        raise _type_error(path, "a string", value)
+    if value == "":
+        raise InvalidRequest(
+            f"Invalid '{path}': empty string. Expected a string with minimum length 1, "
+            "but got an empty string instead.",
+            param=path,
+            code="empty_string",
+        )
+    if max_length is not None and len(value) > max_length:
+        raise InvalidRequest(
+            f"Invalid '{path}': string too long. Expected a string with maximum length "
+            f"{max_length}, but got a string with length {len(value)} instead.",
+            param=path,
+            code="string_above_max_length",
+        )
+    return value
+
+
+def _boolean(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise _type_error(path, "a boolean", value)
+    return value
+
+
+def _integer(value: Any, path: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _type_error(path, "an integer", value)
+    if value > high:
+        raise InvalidRequest(
+            f"Invalid '{path}': integer above maximum value. "
+            f"Expected a value <= {high}, but got {value} instead.",
+            param=path,
+            code="integer_above_max_value",
+        )
+    if value < low:
+        raise InvalidRequest(
+            f"Invalid '{path}': integer below minimum value. "
+            f"Expected a value >= {low}, but got {value} instead.",
+            param=path,
+            code="integer_below_min_value",
+        )
+    return value
+
+
+def _optional(
+    data: dict[str, Any], key: str, path: str, parse: Callable[[Any, str], Any], default: Any
+) -> Any:
+    return parse(data[key], f"{path}.{key}") if key in data else default
+
+
+def _state_variables(value: Any, path: str) -> dict[str, str | int | bool | float]:
+    if not isinstance(value, dict):
+        raise _type_error(path, "an object", value)
+    if len(value) > MAX_STATE_VARIABLES:
+        raise InvalidRequest(
+            f"Invalid '{path}': too many properties. Expected an object with at most "
+            f"{MAX_STATE_VARIABLES} properties, but got an object with {len(value)} "
+            "properties instead.",
+            param=path,
+            code="object_above_max_properties",
+        )
+    for key, item in value.items():
+        where = f"{path}.{key}"
+        if len(key) > MAX_STATE_KEY:
+            raise InvalidRequest(
+                f"Invalid '{path}': key too long. Keys may be up to {MAX_STATE_KEY} "
+                f"characters, but got a key with length {len(key)}.",
+                param=path,
+                code="invalid_key",
+            )
+        if isinstance(item, str):
+            if len(item) > MAX_STATE_STRING:
+                raise InvalidRequest(
+                    f"Invalid '{where}': string too long. Expected a string with maximum "
+                    f"length {MAX_STATE_STRING}, but got a string with length {len(item)} "
+                    "instead.",
+                    param=where,
+                    code="string_above_max_length",
+                )
+        elif not isinstance(item, bool | int | float):
+            raise _type_error(where, "a string, integer, boolean or number", item)
+    return value
+
+
+def parse_create(body: Any, workflows: Collection[str]) -> dict[str, Any]:
+    """Validate a create-session body; return the resolved fields (spec defaults applied).
+
+    Raises ``InvalidRequest`` whose ``param`` is the dotted path of the bad field.
+    """
+    data = _object(
+        body, "", ("user", "workflow", "expires_after", "rate_limits", "chatkit_configuration")
+    )
+    user = _string(_required(data, "user", "user"), "user", max_length=MAX_USER)
+
+    workflow = _required(data, "workflow", "workflow")
+    workflow = _object(workflow, "workflow", ("id", "version", "state_variables", "tracing"))
+    workflow_id = _string(_required(workflow, "id", "workflow.id"), "workflow.id")
+    if workflow_id not in workflows:
+        known = ", ".join(f"'{w}'" for w in sorted(workflows)) or "none"
+        raise InvalidRequest(
+            f"Invalid 'workflow.id': no workflow '{workflow_id}' is configured on this "
+            f"server (configured: {known}).",
+            param="workflow.id",
+            code="invalid_value",
+        )
+    version = _optional(workflow, "version", "workflow", _string, None)
+    state = _optional(workflow, "state_variables", "workflow", _state_variables, None)
+    tracing = _optional(
+        workflow,
+        "tracing",
+        "workflow",
+        lambda v, p: _object(v, p, ("enabled",)),
+        {},
+    )
+    tracing_enabled = _optional(tracing, "enabled", "workflow.tracing", _boolean, True)
+
+    expires_in = DEFAULT_EXPIRES_SECONDS
+    if "expires_after" in data:
+        expires = _object(data["expires_after"], "expires_after", ("anchor", "seconds"))
+        anchor = _required(expires, "anchor", "expires_after.anchor")
+        if anchor != "created_at":
+            if not isinstance(anchor, str):
+                raise _type_error("expires_after.anchor", "a string", anchor)
+            raise InvalidRequest(
+                f"Invalid 'expires_after.anchor': unsupported value '{anchor}'. "
+                "Supported values are: 'created_at'.",
+                param="expires_after.anchor",
+                code="invalid_value",
+            )
+        expires_in = _integer(
+            _required(expires, "seconds", "expires_after.seconds"),
+            "expires_after.seconds",
+            1,
+            MAX_EXPIRES_SECONDS,
+        )
+
+    rate = DEFAULT_RATE_LIMIT
+    if "rate_limits" in data:
+        limits = _object(data["rate_limits"], "rate_limits", ("max_requests_per_1_minute",))
+        rate = _optional(
+            limits,
+            "max_requests_per_1_minute",
+            "rate_limits",
+            lambda v, p: _integer(v, p, 1, MAX_INT),
+            DEFAULT_RATE_LIMIT,
+        )
+
+    config = _object(
+        data.get("chatkit_configuration", {}),
+        "chatkit_configuration",
+        ("automatic_thread_titling", "file_upload", "history"),
+    )
+    base = "chatkit_configuration"
+    titling = _object(
+        config.get("automatic_thread_titling", {}), f"{base}.automatic_thread_titling", ("enabled",)
+    )
+    upload = _object(
+        config.get("file_upload", {}),
+        f"{base}.file_upload",
+        ("enabled", "max_file_size", "max_files"),
+    )
+    history = _object(config.get("history", {}), f"{base}.history", ("enabled", "recent_threads"))
+    configuration = {
+        "automatic_thread_titling": {
+            "enabled": _optional(
+                titling, "enabled", f"{base}.automatic_thread_titling", _boolean, True
+            )
+        },
+        "file_upload": {
+            "enabled": _optional(upload, "enabled", f"{base}.file_upload", _boolean, False),
+            "max_file_size": _optional(
+                upload,
+                "max_file_size",
+                f"{base}.file_upload",
+                lambda v, p: _integer(v, p, 1, DEFAULT_MAX_FILE_SIZE_MB),
+                DEFAULT_MAX_FILE_SIZE_MB,
+            ),
+            "max_files": _optional(
+                upload,
+                "max_files",
+                f"{base}.file_upload",
+                lambda v, p: _integer(v, p, 1, MAX_INT),
+                DEFAULT_MAX_FILES,
+            ),
+        },
+        "history": {
+            "enabled": _optional(history, "enabled", f"{base}.history", _boolean, True),
+            "recent_threads": _optional(
+                history,
+                "recent_threads",
+                f"{base}.history",
+                lambda v, p: _integer(v, p, 1, MAX_INT),
+                None,
+            ),
+        },
+    }
+    return {
+        "user": user,
+        "workflow": {
+            "id": workflow_id,
+            "version": version,
+            "state_variables": state,
+            "tracing": {"enabled": tracing_enabled},
+        },
+        "expires_in": expires_in,
+        "rate_limit": rate,
+        "configuration": configuration,
+    }
+
+
+# --- the service -----------------------------------------------------------------------
+
+
+def status_of(row: SessionRow, now: float) -> str:
+    """``cancelled`` (only ever set before expiry), ``expired`` or ``active``."""
+    if row.cancelled_at is not None:
+        return "cancelled"
+    if now >= row.expires_at:
+        return "expired"
+    return "active"
+
+
+def session_object(row: SessionRow, client_secret: str, now: float) -> dict[str, Any]:
+    """The ``chatkit.session`` object, fields in the order of the API reference."""
+    return {
+        "id": row.id,
+        "object": "chatkit.session",
+        "expires_at": row.expires_at,
+        "client_secret": client_secret,
+        "workflow": row.workflow,
+        "user": row.user,
+        "rate_limits": {"max_requests_per_1_minute": row.rate_limit},
+        "max_requests_per_1_minute": row.rate_limit,
+        "status": status_of(row, now),
+        "chatkit_configuration": row.configuration,
+    }
+
+
+def session_not_found(session_id: str) -> NotFound:
+    return NotFound(f"No session found with id '{session_id}'.")
+
+
+class SessionService:
+    def __init__(self, store: ThreadStore, workflows: Collection[str]) -> None:
+        self.store = store
+        self.workflows = workflows
+
+    async def create(self, project: str, body: Any) -> dict[str, Any]:
+        fields = parse_create(body, self.workflows)
+        secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+        now = time.time()
+        row = SessionRow(
+            id=ids.new_session_id(),
+            project=project,
+            user=fields["user"],
+            secret_hint=mask(secret),
+            created_at=int(now),
+            # Rounded up: a session never lives shorter than asked, and ``expires_at``
+            # is exactly when its secret stops working.
+            expires_at=math.ceil(now + fields["expires_in"]),
+            workflow=fields["workflow"],
+            rate_limit=fields["rate_limit"],
+            configuration=fields["configuration"],
+        )
+        await self.store.create_session(row, hash_secret(secret))
+        return session_object(row, secret, now)
+
+    async def cancel(self, project: str, session_id: str) -> dict[str, Any]:
+        """Cancel an active session; an expired or cancelled one is returned as it is."""
+        now = time.time()
+        if await self.store.get_session(project, session_id) is None:
+            raise session_not_found(session_id)
+        await self.store.cancel_session(project, session_id, int(now))
+        row = await self.store.get_session(project, session_id)
+        if row is None:
+            raise session_not_found(session_id)
+        return session_object(row, row.secret_hint, now)
+
+    async def authenticate(self, secret: str) -> SessionRow:
+        """The live session of a client secret, or ``Unauthenticated`` saying why not."""
+        row = await self.store.find_session(hash_secret(secret))
+        if row is None:
+            raise Unauthenticated(
+                f"Incorrect client secret provided: {mask(secret)}.",
+                code="invalid_client_secret",
+            )
+        status = status_of(row, time.time())
+        if status == "cancelled":
+            raise Unauthenticated(
+                f"The session '{row.id}' was cancelled; its client secret no longer works.",
+                code="session_cancelled",
+            )
+        if status == "expired":
+            raise Unauthenticated(
+                f"The session '{row.id}' has expired; create a new session.",
+                code="session_expired",
+            )
+        return row
