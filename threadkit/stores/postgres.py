@@ -544,7 +544,10 @@ class PostgresStore(ThreadStore):
         pool = self._pool
         for attempt in (1, 2):
             try:
-                conn = await pool.acquire(timeout=self.acquire_timeout)
+                # asyncio.timeout, not acquire(timeout=): that one wraps every acquire
+                # in a task of its own, which costs more than the wait it guards.
+                async with asyncio.timeout(self.acquire_timeout):
+                    conn = await pool.acquire()
             except (*_UNAVAILABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 # Whatever keeps us from connecting (down, pool closing, database
                 # dropped, credentials changed) makes the database unavailable.
