@@ -10,6 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+# Ids and user names are looked up as text; PostgreSQL text cannot hold NUL.
+_NO_NUL = r"^[^\x00]*$"
+
 
 class _Shape(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
@@ -33,12 +36,12 @@ ThreadStatus = Annotated[ActiveStatus | LockedStatus | ClosedStatus, Field(discr
 
 
 class RestThread(_Shape):
-    id: StrictStr = Field(min_length=1, max_length=512)
+    id: StrictStr = Field(min_length=1, max_length=512, pattern=_NO_NUL)
     object: Literal["chatkit.thread"]
     created_at: StrictInt = Field(ge=0)
     status: ThreadStatus
-    title: StrictStr | None
-    user: StrictStr = Field(min_length=1, max_length=512)
+    title: Annotated[StrictStr, Field(pattern=_NO_NUL)] | None
+    user: StrictStr = Field(min_length=1, max_length=512, pattern=_NO_NUL)
 
 
 class InputText(_Shape):
@@ -101,10 +104,10 @@ class TaskGroupTask(_Shape):
 
 
 class _ItemBase(_Shape):
-    id: StrictStr = Field(min_length=1, max_length=512)
+    id: StrictStr = Field(min_length=1, max_length=512, pattern=_NO_NUL)
     object: Literal["chatkit.thread_item"]
     created_at: StrictInt = Field(ge=0)
-    thread_id: StrictStr = Field(min_length=1, max_length=512)
+    thread_id: StrictStr = Field(min_length=1, max_length=512, pattern=_NO_NUL)
 
 
 class UserMessageItem(_ItemBase):

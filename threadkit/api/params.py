@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from threadkit.services.errors import InvalidRequest
 from threadkit.services.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from threadkit.services.validation import checked_string
 from threadkit.stores.base import PageQuery
 
 MAX_STRING = 512
@@ -59,23 +60,7 @@ def choice(query: Mapping[str, str], name: str, options: tuple[str, ...], defaul
 
 def string(query: Mapping[str, str], name: str) -> str | None:
     raw = query.get(name)
-    if raw is None:
-        return None
-    if raw == "":
-        raise InvalidRequest(
-            f"Invalid '{name}': empty string. Expected a string with minimum length 1, "
-            "but got an empty string instead.",
-            param=name,
-            code="empty_string",
-        )
-    if len(raw) > MAX_STRING:
-        raise InvalidRequest(
-            f"Invalid '{name}': string too long. Expected a string with maximum length "
-            f"{MAX_STRING}, but got a string with length {len(raw)} instead.",
-            param=name,
-            code="string_above_max_length",
-        )
-    return raw
+    return None if raw is None else checked_string(raw, name, max_length=MAX_STRING)
 
 
 def page_query(query: Mapping[str, str]) -> PageQuery:

@@ -44,6 +44,7 @@ from chatkit.types import (
     ThreadsListReq,
     ThreadsRetryAfterItemReq,
     ThreadsSyncCustomActionReq,
+    ThreadsUpdateReq,
     UserMessageItem,
     WidgetItem,
 )
@@ -403,6 +404,14 @@ class ProtocolEndpoint:
                         param="params.item_id",
                         code="invalid_value",
                     )
+        elif isinstance(req, ThreadsUpdateReq):
+            await self._thread(req.params.thread_id, context)
+            if "\x00" in req.params.title:  # no backend may store what another refuses
+                raise InvalidRequest(
+                    "Invalid 'params.title': the string contains a NUL character.",
+                    param="params.title",
+                    code="invalid_value",
+                )
         elif isinstance(req, InputTranscribeReq):
             if not workflow.supports_transcription:
                 raise InvalidRequest(

@@ -42,7 +42,7 @@ DEFAULT_PAGE = 20
 def title_from(message: UserMessageItem) -> str | None:
     """A thread title from its first message: the text on one line, cut at a word
     boundary near ``TITLE_LENGTH`` characters."""
-    text = " ".join(message_text(message).split())
+    text = " ".join(message_text(message).replace("\x00", " ").split())
     if not text:
         return None
     if len(text) <= TITLE_LENGTH:

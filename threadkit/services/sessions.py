@@ -19,6 +19,7 @@ from threadkit.stores.base import SessionRow, ThreadStore
 
 from .errors import InvalidRequest, NotFound, Unauthenticated
 from .keys import hash_secret, mask
+from .validation import checked_string
 
 SECRET_PREFIX = "ek_"
 DEFAULT_EXPIRES_SECONDS = 600
@@ -95,21 +96,7 @@ def _required(data: dict[str, Any], key: str, path: str) -> Any:
 def _string(value: Any, path: str, *, max_length: int | None = None) -> str:
     if not isinstance(value, str):
         raise _type_error(path, "a string", value)
-    if value == "":
-        raise InvalidRequest(
-            f"Invalid '{path}': empty string. Expected a string with minimum length 1, "
-            "but got an empty string instead.",
-            param=path,
-            code="empty_string",
-        )
-    if max_length is not None and len(value) > max_length:
-        raise InvalidRequest(
-            f"Invalid '{path}': string too long. Expected a string with maximum length "
-            f"{max_length}, but got a string with length {len(value)} instead.",
-            param=path,
-            code="string_above_max_length",
-        )
-    return value
+    return checked_string(value, path, max_length=max_length)
 
 
 def _boolean(value: Any, path: str) -> bool:

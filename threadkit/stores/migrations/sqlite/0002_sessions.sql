@@ -26,8 +26,10 @@ CREATE TABLE session_requests (
 CREATE INDEX session_requests_by_session ON session_requests (project, session_id, at_ms);
 CREATE INDEX session_requests_by_time ON session_requests (at_ms);
 
+-- AUTOINCREMENT: a replaced row must get a new, higher seq even when it was the newest,
+-- so an export paging by seq never misses it.
 CREATE TABLE feedback (
-    seq        INTEGER PRIMARY KEY,
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
     project    TEXT    NOT NULL,
     thread_id  TEXT    NOT NULL,
     item_id    TEXT    NOT NULL,
