@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -239,26 +239,7 @@ def import_(file: Path, project: str, db: str | None) -> None:
 @db_option
 def export(project: str, user: str | None, out: Path | None, db: str | None) -> None:
     """Export threads and items as JSON Lines in the REST shapes."""
-    stream: Any = out.open("wb") if out else sys.stdout.buffer
-
-    async def work(store: ThreadStore) -> int:
-        lines = 0
-        with _progress("exporting", None) as advance:
-            async for line in export_lines(store, project, user):
-                stream.write(line)
-                lines += 1
-                advance(1)
-        return lines
-
-    try:
-        lines = _with_store(db, work)
-    finally:
-        if out:
-            stream.close()
-        else:
-            stream.flush()
-    if out:
-        err.print(f"exported {lines} lines to {out}")
+    _write_export(db, out, "lines", lambda store: export_lines(store, project, user))
 
 
 @main.group()
@@ -273,24 +254,36 @@ def feedback() -> None:
 @db_option
 def feedback_export(project: str, user: str | None, out: Path | None, db: str | None) -> None:
     """Export feedback as JSON Lines: one chatkit.feedback object per line, oldest first."""
+    _write_export(db, out, "feedback lines", lambda store: export_feedback(store, project, user))
+
+
+def _write_export(
+    db: str | None,
+    out: Path | None,
+    what: str,
+    lines: Callable[[ThreadStore], AsyncIterator[bytes]],
+) -> None:
+    """Write an export's lines to ``out`` (default: stdout), with progress on a terminal."""
     stream: Any = out.open("wb") if out else sys.stdout.buffer
 
     async def work(store: ThreadStore) -> int:
-        lines = 0
-        async for line in export_feedback(store, project, user):
-            stream.write(line)
-            lines += 1
-        return lines
+        count = 0
+        with _progress("exporting", None) as advance:
+            async for line in lines(store):
+                stream.write(line)
+                count += 1
+                advance(1)
+        return count
 
     try:
-        lines = _with_store(db, work)
+        count = _with_store(db, work)
     finally:
         if out:
             stream.close()
         else:
             stream.flush()
     if out:
-        err.print(f"exported {lines} feedback lines to {out}")
+        err.print(f"exported {count} {what} to {out}")
 
 
 class _progress:

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
-import orjson
 
 from threadkit.stores import migrations
 from threadkit.stores.base import (
@@ -49,6 +48,19 @@ from threadkit.stores.base import (
     StoreUnavailable,
     ThreadRow,
     ThreadStore,
+)
+from threadkit.stores.rows import (
+    FEEDBACK_COLUMNS,
+    ITEM_COLUMNS,
+    KEY_COLUMNS,
+    SESSION_COLUMNS,
+    THREAD_COLUMNS,
+    dump_json,
+    feedback_row,
+    item_row,
+    key_row,
+    session_row,
+    thread_row,
 )
 
 R = TypeVar("R")
@@ -104,13 +116,10 @@ class Query:
     params: tuple[str, ...]
 
 
-_THREAD_COLUMNS = "id, user_id, created_us, title, status, extra"
-_ITEM_COLUMNS = "id, thread_id, created_us, shape, rest_type, payload"
-_KEY_COLUMNS = "id, project, hint, created_at, revoked_at"
 _LOCK_THREAD = "pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2::text, 0))"
 
 GET_THREAD = Query(
-    f"SELECT {_THREAD_COLUMNS} FROM threads WHERE project = $1 AND id = $2",
+    f"SELECT {THREAD_COLUMNS} FROM threads WHERE project = $1 AND id = $2",
     ("project", "thread_id"),
 )
 UPSERT_THREAD = Query(
@@ -136,7 +145,7 @@ DELETE_THREAD = Query(
     ("project", "thread_id"),
 )
 GET_ITEM = Query(
-    f"SELECT {_ITEM_COLUMNS} FROM items WHERE project = $1 AND id = $2 AND thread_id = $3",
+    f"SELECT {ITEM_COLUMNS} FROM items WHERE project = $1 AND id = $2 AND thread_id = $3",
     ("project", "item_id", "thread_id"),
 )
 _ITEM_VALUES = (
@@ -178,10 +187,6 @@ THREAD_ATTACHMENTS = Query(
     ("project", "thread_id"),
 )
 
-_SESSION_COLUMNS = (
-    "id, project, user_id, secret_hint, created_at, expires_at, workflow, rate_limit,"
-    " configuration, cancelled_at, files_used"
-)
 CREATE_SESSION = Query(
     "INSERT INTO sessions (project, id, user_id, secret_hash, secret_hint, created_at,"
     " expires_at, cancelled_at, workflow, rate_limit, configuration, files_used)"
@@ -202,11 +207,11 @@ CREATE_SESSION = Query(
     ),
 )
 GET_SESSION = Query(
-    f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE project = $1 AND id = $2",
+    f"SELECT {SESSION_COLUMNS} FROM sessions WHERE project = $1 AND id = $2",
     ("project", "session_id"),
 )
 FIND_SESSION = Query(
-    f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE secret_hash = $1", ("secret_hash",)
+    f"SELECT {SESSION_COLUMNS} FROM sessions WHERE secret_hash = $1", ("secret_hash",)
 )
 CANCEL_SESSION = Query(
     "UPDATE sessions SET cancelled_at = $3 WHERE project = $1 AND id = $2"
@@ -250,19 +255,18 @@ PUT_FEEDBACK = Query(
     " SET kind = excluded.kind, created_at = excluded.created_at, seq = excluded.seq",
     ("project", "thread_ids", "item_ids", "users", "kinds", "created_ats"),
 )
-_FEEDBACK_COLUMNS = "thread_id, item_id, user_id, kind, created_at, seq"
 LIST_FEEDBACK = Query(
-    f"SELECT {_FEEDBACK_COLUMNS} FROM feedback WHERE project = $1 AND seq > $2"
+    f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE project = $1 AND seq > $2"
     " ORDER BY seq LIMIT $3",
     ("project", "after_seq", "limit"),
 )
 LIST_USER_FEEDBACK = Query(
-    f"SELECT {_FEEDBACK_COLUMNS} FROM feedback WHERE project = $1 AND seq > $2"
+    f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE project = $1 AND seq > $2"
     " AND user_id = $3 ORDER BY seq LIMIT $4",
     ("project", "after_seq", "user", "limit"),
 )
 
-FIND_KEY = Query(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1", ("secret_hash",))
+FIND_KEY = Query(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1", ("secret_hash",))
 CREATE_KEY = Query(
     "INSERT INTO api_keys (id, project, secret_hash, hint, created_at, revoked_at)"
     " VALUES ($1, $2, $3, $4, $5, $6)",
@@ -272,9 +276,9 @@ REVOKE_KEY = Query(
     "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
     ("key_id", "revoked_at"),
 )
-LIST_KEYS = Query(f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id", ())
+LIST_KEYS = Query(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id", ())
 LIST_PROJECT_KEYS = Query(
-    f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE project = $1 ORDER BY created_at, id",
+    f"SELECT {KEY_COLUMNS} FROM api_keys WHERE project = $1 ORDER BY created_at, id",
     ("project",),
 )
 
@@ -350,17 +354,17 @@ def _page_query(listing: Listing, order: Order, after: bool, before: bool) -> Qu
     )
 
 
-THREADS = Listing("threads", "threads", _THREAD_COLUMNS, "project = $1", ("project",))
+THREADS = Listing("threads", "threads", THREAD_COLUMNS, "project = $1", ("project",))
 USER_THREADS = Listing(
-    "user_threads", "threads", _THREAD_COLUMNS, "project = $1 AND user_id = $2", ("project", "user")
+    "user_threads", "threads", THREAD_COLUMNS, "project = $1 AND user_id = $2", ("project", "user")
 )
 ITEMS = Listing(
-    "items", "items", _ITEM_COLUMNS, "project = $1 AND thread_id = $2", ("project", "thread_id")
+    "items", "items", ITEM_COLUMNS, "project = $1 AND thread_id = $2", ("project", "thread_id")
 )
 REST_ITEMS = Listing(
     "rest_items",
     "items",
-    _ITEM_COLUMNS,
+    ITEM_COLUMNS,
     "project = $1 AND thread_id = $2 AND rest_type IS NOT NULL",
     ("project", "thread_id"),
 )
@@ -403,53 +407,6 @@ def request_path_queries() -> Iterator[tuple[str, Query]]:
 
 
 # --- rows -----------------------------------------------------------------------------------
-
-
-def _thread_row(r: asyncpg.Record) -> ThreadRow:
-    return ThreadRow(
-        id=r[0],
-        user=r[1],
-        created_us=r[2],
-        title=r[3],
-        status=orjson.loads(r[4]),
-        extra=orjson.loads(r[5]) if r[5] is not None else None,
-    )
-
-
-def _item_row(r: asyncpg.Record) -> ItemRow:
-    return ItemRow(
-        id=r[0], thread_id=r[1], created_us=r[2], shape=r[3], rest_type=r[4], payload=r[5]
-    )
-
-
-def _key_row(r: asyncpg.Record) -> KeyRow:
-    return KeyRow(id=r[0], project=r[1], hint=r[2], created_at=r[3], revoked_at=r[4])
-
-
-def _session_row(r: asyncpg.Record) -> SessionRow:
-    return SessionRow(
-        id=r[0],
-        project=r[1],
-        user=r[2],
-        secret_hint=r[3],
-        created_at=r[4],
-        expires_at=r[5],
-        workflow=orjson.loads(r[6]),
-        rate_limit=r[7],
-        configuration=orjson.loads(r[8]),
-        cancelled_at=r[9],
-        files_used=r[10],
-    )
-
-
-def _feedback_row(r: asyncpg.Record) -> FeedbackRow:
-    return FeedbackRow(
-        thread_id=r[0], item_id=r[1], user=r[2], kind=r[3], created_at=r[4], seq=r[5]
-    )
-
-
-def _dump(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
 
 
 def _batches(rows: Sequence[R]) -> Iterator[Sequence[R]]:
@@ -679,7 +636,7 @@ class PostgresStore(ThreadStore):
 
     async def get_thread(self, project: str, thread_id: str) -> ThreadRow | None:
         r = await self._fetchrow(GET_THREAD, project, thread_id)
-        return _thread_row(r) if r is not None else None
+        return thread_row(r) if r is not None else None
 
     async def list_threads(
         self, project: str, page: PageQuery, user: str | None = None
@@ -688,7 +645,7 @@ class PostgresStore(ThreadStore):
             rows, has_more = await self._keyset(THREADS, (project,), page)
         else:
             rows, has_more = await self._keyset(USER_THREADS, (project, user), page)
-        return RowPage([_thread_row(r) for r in rows], has_more)
+        return RowPage([thread_row(r) for r in rows], has_more)
 
     async def upsert_thread(self, project: str, row: ThreadRow) -> bool:
         done = await self._write_returning(
@@ -698,8 +655,8 @@ class PostgresStore(ThreadStore):
             row.user,
             row.created_us,
             row.title,
-            _dump(row.status),
-            _dump(row.extra),
+            dump_json(row.status),
+            dump_json(row.extra),
         )
         return done is not None
 
@@ -716,11 +673,11 @@ class PostgresStore(ThreadStore):
     ) -> RowPage[ItemRow]:
         listing = REST_ITEMS if rest_only else ITEMS
         rows, has_more = await self._keyset(listing, (project, thread_id), page)
-        return RowPage([_item_row(r) for r in rows], has_more)
+        return RowPage([item_row(r) for r in rows], has_more)
 
     async def get_item(self, project: str, thread_id: str, item_id: str) -> ItemRow | None:
         r = await self._fetchrow(GET_ITEM, project, item_id, thread_id)
-        return _item_row(r) if r is not None else None
+        return item_row(r) if r is not None else None
 
     @staticmethod
     def _item_args(project: str, row: ItemRow) -> tuple[Any, ...]:
@@ -785,19 +742,19 @@ class PostgresStore(ThreadStore):
             row.created_at,
             row.expires_at,
             row.cancelled_at,
-            _dump(row.workflow),
+            dump_json(row.workflow),
             row.rate_limit,
-            _dump(row.configuration),
+            dump_json(row.configuration),
             row.files_used,
         )
 
     async def get_session(self, project: str, session_id: str) -> SessionRow | None:
         r = await self._fetchrow(GET_SESSION, project, session_id)
-        return _session_row(r) if r is not None else None
+        return session_row(r) if r is not None else None
 
     async def find_session(self, secret_hash: str) -> SessionRow | None:
         r = await self._fetchrow(FIND_SESSION, secret_hash)
-        return _session_row(r) if r is not None else None
+        return session_row(r) if r is not None else None
 
     async def cancel_session(self, project: str, session_id: str, at: int) -> bool:
         if _names_nothing(project, session_id):
@@ -855,7 +812,7 @@ class PostgresStore(ThreadStore):
             rows = await self._fetch(LIST_FEEDBACK, project, after, limit)
         else:
             rows = await self._fetch(LIST_USER_FEEDBACK, project, after, user, limit)
-        return [_feedback_row(r) for r in rows]
+        return [feedback_row(r) for r in rows]
 
     # -- bulk ----------------------------------------------------------------------------
 
@@ -877,8 +834,8 @@ class PostgresStore(ThreadStore):
                             [t.user for t in batch],
                             [t.created_us for t in batch],
                             [t.title for t in batch],
-                            [_dump(t.status) for t in batch],
-                            [_dump(t.extra) for t in batch],
+                            [dump_json(t.status) for t in batch],
+                            [dump_json(t.extra) for t in batch],
                         )
                     table = "items"
                     for batch in _batches(items):
@@ -908,14 +865,14 @@ class PostgresStore(ThreadStore):
 
     async def find_key(self, secret_hash: str) -> KeyRow | None:
         r = await self._fetchrow(FIND_KEY, secret_hash)
-        return _key_row(r) if r is not None else None
+        return key_row(r) if r is not None else None
 
     async def list_keys(self, project: str | None = None) -> list[KeyRow]:
         if project is None:
             rows = await self._fetch(LIST_KEYS)
         else:
             rows = await self._fetch(LIST_PROJECT_KEYS, project)
-        return [_key_row(r) for r in rows]
+        return [key_row(r) for r in rows]
 
     async def revoke_key(self, key_id: str, revoked_at: int) -> bool:
         if _names_nothing(key_id):

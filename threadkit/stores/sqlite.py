@@ -22,8 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
-
 from threadkit.stores import migrations
 from threadkit.stores.base import (
     CursorNotFound,
@@ -37,19 +35,24 @@ from threadkit.stores.base import (
     ThreadRow,
     ThreadStore,
 )
+from threadkit.stores.rows import (
+    FEEDBACK_COLUMNS,
+    ITEM_COLUMNS,
+    KEY_COLUMNS,
+    SESSION_COLUMNS,
+    THREAD_COLUMNS,
+    dump_json,
+    feedback_row,
+    item_row,
+    key_row,
+    session_row,
+    thread_row,
+)
 
 R = TypeVar("R")
 
 #: page cache of the connection while it imports (KiB; freed when the import ends)
 IMPORT_CACHE_KIB = 256 * 1024
-_THREAD_COLUMNS = "id, user_id, created_us, title, status, extra"
-_ITEM_COLUMNS = "id, thread_id, created_us, shape, rest_type, payload"
-_KEY_COLUMNS = "id, project, hint, created_at, revoked_at"
-_SESSION_COLUMNS = (
-    "id, project, user_id, secret_hint, created_at, expires_at, workflow, rate_limit,"
-    " configuration, cancelled_at, files_used"
-)
-_FEEDBACK_COLUMNS = "thread_id, item_id, user_id, kind, created_at, seq"
 
 
 def sqlite_path(url: str) -> str:
@@ -61,53 +64,6 @@ def sqlite_path(url: str) -> str:
     if not path or path == ":memory:":
         raise ValueError("threadkit needs a SQLite file, not an in-memory database")
     return path
-
-
-def _thread_row(r: tuple[Any, ...]) -> ThreadRow:
-    return ThreadRow(
-        id=r[0],
-        user=r[1],
-        created_us=r[2],
-        title=r[3],
-        status=orjson.loads(r[4]),
-        extra=orjson.loads(r[5]) if r[5] is not None else None,
-    )
-
-
-def _item_row(r: tuple[Any, ...]) -> ItemRow:
-    return ItemRow(
-        id=r[0], thread_id=r[1], created_us=r[2], shape=r[3], rest_type=r[4], payload=r[5]
-    )
-
-
-def _key_row(r: tuple[Any, ...]) -> KeyRow:
-    return KeyRow(id=r[0], project=r[1], hint=r[2], created_at=r[3], revoked_at=r[4])
-
-
-def _session_row(r: tuple[Any, ...]) -> SessionRow:
-    return SessionRow(
-        id=r[0],
-        project=r[1],
-        user=r[2],
-        secret_hint=r[3],
-        created_at=r[4],
-        expires_at=r[5],
-        workflow=orjson.loads(r[6]),
-        rate_limit=r[7],
-        configuration=orjson.loads(r[8]),
-        cancelled_at=r[9],
-        files_used=r[10],
-    )
-
-
-def _feedback_row(r: tuple[Any, ...]) -> FeedbackRow:
-    return FeedbackRow(
-        thread_id=r[0], item_id=r[1], user=r[2], kind=r[3], created_at=r[4], seq=r[5]
-    )
-
-
-def _dump(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
 
 
 class SQLiteStore(ThreadStore):
@@ -217,12 +173,12 @@ class SQLiteStore(ThreadStore):
         r = (
             self._conn()
             .execute(
-                f"SELECT {_THREAD_COLUMNS} FROM threads WHERE project = ? AND id = ?",
+                f"SELECT {THREAD_COLUMNS} FROM threads WHERE project = ? AND id = ?",
                 (project, thread_id),
             )
             .fetchone()
         )
-        return _thread_row(r) if r is not None else None
+        return thread_row(r) if r is not None else None
 
     async def list_threads(
         self, project: str, page: PageQuery, user: str | None = None
@@ -234,8 +190,8 @@ class SQLiteStore(ThreadStore):
     ) -> RowPage[ThreadRow]:
         scope = "project = ?" + (" AND user_id = ?" if user is not None else "")
         args: tuple[Any, ...] = (project, user) if user is not None else (project,)
-        rows = self._keyset("threads", _THREAD_COLUMNS, scope, args, page, "id = ?")
-        return RowPage([_thread_row(r) for r in rows[0]], rows[1])
+        rows = self._keyset("threads", THREAD_COLUMNS, scope, args, page, "id = ?")
+        return RowPage([thread_row(r) for r in rows[0]], rows[1])
 
     async def upsert_thread(self, project: str, row: ThreadRow) -> bool:
         return await self._write(self._transaction, lambda c: self._upsert_thread(c, project, row))
@@ -255,8 +211,8 @@ class SQLiteStore(ThreadStore):
                     row.user,
                     row.created_us,
                     row.title,
-                    _dump(row.status),
-                    _dump(row.extra),
+                    dump_json(row.status),
+                    dump_json(row.extra),
                 ),
             )
             return True
@@ -264,7 +220,7 @@ class SQLiteStore(ThreadStore):
             return False
         conn.execute(
             "UPDATE threads SET title = ?, status = ?, extra = ? WHERE project = ? AND id = ?",
-            (row.title, _dump(row.status), _dump(row.extra), project, row.id),
+            (row.title, dump_json(row.status), dump_json(row.extra), project, row.id),
         )
         return True
 
@@ -303,20 +259,20 @@ class SQLiteStore(ThreadStore):
         if rest_only:
             scope += " AND rest_type IS NOT NULL"
         rows, has_more = self._keyset(
-            "items", _ITEM_COLUMNS, scope, (project, thread_id), page, "id = ?"
+            "items", ITEM_COLUMNS, scope, (project, thread_id), page, "id = ?"
         )
-        return RowPage([_item_row(r) for r in rows], has_more)
+        return RowPage([item_row(r) for r in rows], has_more)
 
     async def get_item(self, project: str, thread_id: str, item_id: str) -> ItemRow | None:
         r = (
             self._conn()
             .execute(
-                f"SELECT {_ITEM_COLUMNS} FROM items WHERE project = ? AND id = ? AND thread_id = ?",
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE project = ? AND id = ? AND thread_id = ?",
                 (project, item_id, thread_id),
             )
             .fetchone()
         )
-        return _item_row(r) if r is not None else None
+        return item_row(r) if r is not None else None
 
     @staticmethod
     def _insert_items(conn: sqlite3.Connection, project: str, rows: Sequence[ItemRow]) -> None:
@@ -424,9 +380,9 @@ class SQLiteStore(ThreadStore):
                     row.created_at,
                     row.expires_at,
                     row.cancelled_at,
-                    _dump(row.workflow),
+                    dump_json(row.workflow),
                     row.rate_limit,
-                    _dump(row.configuration),
+                    dump_json(row.configuration),
                     row.files_used,
                 ),
             )
@@ -437,22 +393,22 @@ class SQLiteStore(ThreadStore):
         r = (
             self._conn()
             .execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE project = ? AND id = ?",
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE project = ? AND id = ?",
                 (project, session_id),
             )
             .fetchone()
         )
-        return _session_row(r) if r is not None else None
+        return session_row(r) if r is not None else None
 
     async def find_session(self, secret_hash: str) -> SessionRow | None:
         r = (
             self._conn()
             .execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE secret_hash = ?", (secret_hash,)
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE secret_hash = ?", (secret_hash,)
             )
             .fetchone()
         )
-        return _session_row(r) if r is not None else None
+        return session_row(r) if r is not None else None
 
     async def cancel_session(self, project: str, session_id: str, at: int) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
@@ -520,13 +476,13 @@ class SQLiteStore(ThreadStore):
     async def list_feedback(
         self, project: str, *, user: str | None = None, after: int = 0, limit: int = 100
     ) -> list[FeedbackRow]:
-        sql = f"SELECT {_FEEDBACK_COLUMNS} FROM feedback WHERE project = ? AND seq > ?"
+        sql = f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE project = ? AND seq > ?"
         args: list[Any] = [project, after]
         if user is not None:
             sql += " AND user_id = ?"
             args.append(user)
         rows = self._conn().execute(sql + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
-        return [_feedback_row(r) for r in rows]
+        return [feedback_row(r) for r in rows]
 
     # -- bulk ----------------------------------------------------------------------------
 
@@ -539,7 +495,15 @@ class SQLiteStore(ThreadStore):
                 "INSERT INTO threads (project, id, user_id, created_us, title, status, extra)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (project, t.id, t.user, t.created_us, t.title, _dump(t.status), _dump(t.extra))
+                    (
+                        project,
+                        t.id,
+                        t.user,
+                        t.created_us,
+                        t.title,
+                        dump_json(t.status),
+                        dump_json(t.extra),
+                    )
                     for t in threads
                 ],
                 project,
@@ -603,22 +567,22 @@ class SQLiteStore(ThreadStore):
     async def find_key(self, secret_hash: str) -> KeyRow | None:
         r = (
             self._conn()
-            .execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE secret_hash = ?", (secret_hash,))
+            .execute(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = ?", (secret_hash,))
             .fetchone()
         )
-        return _key_row(r) if r is not None else None
+        return key_row(r) if r is not None else None
 
     async def list_keys(self, project: str | None = None) -> list[KeyRow]:
         if project is None:
             cur = self._conn().execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"
+                f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"
             )
         else:
             cur = self._conn().execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE project = ? ORDER BY created_at, id",
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE project = ? ORDER BY created_at, id",
                 (project,),
             )
-        return [_key_row(r) for r in cur.fetchall()]
+        return [key_row(r) for r in cur.fetchall()]
 
     async def revoke_key(self, key_id: str, revoked_at: int) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
