@@ -707,3 +707,24 @@ def test_feedback_replaces_per_item_and_user_and_goes_with_the_thread(database: 
         assert await store.list_feedback(new_id("proj")) == []
 
     on(database, work)
+
+
+def test_a_big_import_is_one_transaction(database: tuple[str, str]) -> None:
+    """Thousands of new threads in one import (PostgreSQL once ran out of lock slots)."""
+    _, url = database
+    project = f"big_{uuid.uuid4().hex[:8]}"
+    threads = [
+        ThreadRow(id=f"cthr_big_{n}", user="u", created_us=n, title=None, status={"type": "active"})
+        for n in range(30_000)
+    ]
+    items = [
+        item_row_from_rest(helpers.assistant_message(t.id, id=f"cthi_big_{n}"))
+        for n, t in enumerate(threads)
+    ]
+
+    async def go(store: ThreadStore) -> int:
+        await store.import_rows(project, threads, items)
+        page = await store.list_threads(project, PageQuery(limit=100))
+        return len(page.rows)
+
+    assert with_store(url, go) == 100

@@ -51,11 +51,12 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         return response
 
     chatkit = chatkit_routes(settings, store, auth)
+    # Starlette tries routes in order: the most frequent calls come first.
     routes: list[Any] = [
-        Route("/healthz", health, methods=["GET"]),
         *threads_api.routes(auth, ThreadService(store, chatkit.files)),
         *items_api.routes(auth, ItemService(store)),
         *chatkit.routes,
+        Route("/healthz", health, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,

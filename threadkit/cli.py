@@ -8,7 +8,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 from rich.console import Console
@@ -72,6 +72,15 @@ def main() -> None:
 )
 @click.option("--log-level", default="info", show_default=True)
 @click.option(
+    "--server",
+    "engine",
+    type=click.Choice(["granian", "uvicorn"]),
+    default="granian",
+    show_default=True,
+    envvar="THREADKIT_SERVER",
+    help="HTTP server to run the app on ($THREADKIT_SERVER).",
+)
+@click.option(
     "--config",
     "config",
     type=click.Path(exists=True, dir_okay=False),
@@ -111,6 +120,7 @@ def serve(
     workers: int,
     no_beta_header: bool,
     log_level: str,
+    engine: Literal["granian", "uvicorn"],
     config: str | None,
     cors_origins: tuple[str, ...],
     attachments_dir: str | None,
@@ -118,8 +128,7 @@ def serve(
     max_body_bytes: int | None,
 ) -> None:
     """Run the HTTP server (the schema is created or upgraded first)."""
-    import uvicorn
-
+    from threadkit import server
     from threadkit.workflows.config import ConfigError, load_registry
 
     url = database_url(db)
@@ -151,15 +160,7 @@ def serve(
             + (f" --db {url}" if db else "")
             + "[/] and use the last line it prints as the Bearer token."
         )
-    uvicorn.run(
-        "threadkit.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-    )
+    server.run(engine, host, port, workers, log_level)
 
 
 @main.command()

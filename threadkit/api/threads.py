@@ -36,7 +36,7 @@ def routes(auth: Authenticator, threads: ThreadService) -> list[Route]:
         return JSONResponse(await threads.delete(key.project, request.path_params["thread_id"]))
 
     return [
-        Route("/v1/chatkit/threads", list_threads, methods=["GET"]),
         Route("/v1/chatkit/threads/{thread_id}", retrieve_thread, methods=["GET"]),
+        Route("/v1/chatkit/threads", list_threads, methods=["GET"]),
         Route("/v1/chatkit/threads/{thread_id}", delete_thread, methods=["DELETE"]),
     ]

@@ -232,8 +232,8 @@ LOCK_SESSION = Query(
     ("project", "session_id"),
 )
 TAKE_REQUEST_SLOT = Query(
-    "WITH purged AS (DELETE FROM session_requests WHERE ctid = ANY(ARRAY("
-    "SELECT ctid FROM session_requests WHERE at_ms <= $3::bigint - $5::bigint"
+    "WITH purged AS (DELETE FROM session_requests WHERE id = ANY(ARRAY("
+    "SELECT id FROM session_requests WHERE at_ms <= $3::bigint - $5::bigint"
     " ORDER BY at_ms LIMIT 100 FOR UPDATE SKIP LOCKED))),"
     " counted AS (SELECT count(*) AS n, min(at_ms) AS oldest FROM session_requests"
     " WHERE project = $1 AND session_id = $2 AND at_ms > $3::bigint - $5::bigint),"
@@ -272,8 +272,13 @@ CREATE_KEY = Query(
     " VALUES ($1, $2, $3, $4, $5, $6)",
     ("key_id", "project", "secret_hash", "hint", "created_at", "revoked_at"),
 )
+#: LISTEN/NOTIFY channel told of every key revocation (see ``keys_version``)
+KEYS_CHANNEL = "threadkit_keys"
+# The notification is sent if and only if the revocation commits.
 REVOKE_KEY = Query(
-    "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+    "WITH revoked AS (UPDATE api_keys SET revoked_at = $2 WHERE id = $1"
+    " AND revoked_at IS NULL RETURNING id)"
+    f" SELECT pg_notify('{KEYS_CHANNEL}', id) FROM revoked",
     ("key_id", "revoked_at"),
 )
 LIST_KEYS = Query(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id", ())
@@ -477,6 +482,10 @@ class PostgresStore(ThreadStore):
         if self.statement_cache_size < 0:
             raise ValueError("the statement cache size cannot be negative")
         self._pool: asyncpg.Pool | None = None
+        self._keys_listener: asyncpg.Connection | None = None
+        self._keys_changes = 0
+        self._keys_retry_at = 0.0
+        self._keys_task: asyncio.Task[None] | None = None
 
     # -- connections ---------------------------------------------------------------------
 
@@ -624,6 +633,12 @@ class PostgresStore(ThreadStore):
             raise _unavailable(exc) from exc
 
     async def close(self) -> None:
+        listener, self._keys_listener = self._keys_listener, None
+        if self._keys_task is not None:
+            self._keys_task.cancel()
+            self._keys_task = None
+        if listener is not None:
+            listener.terminate()
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -823,9 +838,13 @@ class PostgresStore(ThreadStore):
             table = "threads"
             try:
                 async with conn.transaction():
-                    if items:
-                        thread_ids = [r.thread_id for r in items]
-                        await conn.execute(IMPORT_LOCK_THREADS.sql, project, thread_ids)
+                    # Only threads that already exist can have concurrent appenders; the
+                    # new ones are invisible until commit. One lock per new thread would
+                    # exhaust the lock table on a big import ("out of shared memory").
+                    new = {t.id for t in threads}
+                    existing = sorted({r.thread_id for r in items} - new)
+                    if existing:
+                        await conn.execute(IMPORT_LOCK_THREADS.sql, project, existing)
                     for batch in _batches(threads):
                         await conn.execute(
                             IMPORT_THREADS.sql,
@@ -878,7 +897,45 @@ class PostgresStore(ThreadStore):
         if _names_nothing(key_id):
             return False
         status = await self._write(REVOKE_KEY, key_id, revoked_at)
-        return status != "UPDATE 0"
+        return status != "SELECT 0"
+
+    def keys_version(self) -> int | None:
+        """How many key revocations this process was notified of, while it listens.
+
+        ``None`` (the key service then caches nothing) behind a transaction-mode
+        pooler (statement cache 0), where LISTEN does not hold, and while the listening
+        connection is down; a new one is tried at most every few seconds.
+        """
+        listener = self._keys_listener
+        if listener is not None and not listener.is_closed():
+            return self._keys_changes
+        loop = asyncio.get_running_loop()
+        if (
+            self._pool is not None
+            and self.statement_cache_size
+            and self._keys_retry_at <= loop.time()
+        ):
+            self._keys_retry_at = loop.time() + 5
+            self._keys_task = loop.create_task(self._listen_for_key_changes())
+        return None
+
+    async def _listen_for_key_changes(self) -> None:
+        failures = (*_UNAVAILABLE, asyncpg.PostgresError, asyncpg.InterfaceError)
+        try:
+            conn = await asyncpg.connect(self.url, **self._connect_options())
+        except failures:
+            return  # no caching meanwhile; tried again later
+        try:
+            await conn.add_listener(KEYS_CHANNEL, self._on_keys_changed)
+        except failures:
+            conn.terminate()
+            return
+        # Revocations missed while nobody listened must not match old cache entries.
+        self._keys_changes += 1
+        self._keys_listener = conn
+
+    def _on_keys_changed(self, *_: object) -> None:
+        self._keys_changes += 1
 
     # -- keyset pagination ---------------------------------------------------------------
 

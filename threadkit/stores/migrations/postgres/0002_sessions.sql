@@ -19,6 +19,8 @@ CREATE TABLE sessions (
 
 -- One row per admitted request, kept for the length of the sliding window.
 CREATE TABLE session_requests (
+    -- the purge deletes old rows by id (an index lookup), a few at a time
+    id         BIGSERIAL PRIMARY KEY,
     project    TEXT   NOT NULL,
     session_id TEXT   NOT NULL,
     at_ms      BIGINT NOT NULL

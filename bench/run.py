@@ -1,0 +1,836 @@
+"""The load driver: threadkit against the reference app, side by side, under wrk.
+
+Subcommands (each prints markdown tables; ``--json`` also saves every figure):
+
+* ``load``: starts the reference app and ``threadkit serve`` (1 and 2 workers, on
+  the generated full data set, plus threadkit on the small one for the scale
+  ratios) and runs wrk at 64 connections against each scenario, interleaved in
+  rounds so machine noise hits all of them alike. Prints requests/s, p50, p99 and
+  errors, each as a ratio to the reference app in the same round, and peak RSS per
+  worker.
+* ``soak``: mixed load for ``--duration`` seconds; worker RSS growth after minute 1.
+* ``sse``: latency to the first SSE event of ``threads.add_user_message`` (echo
+  workflow) under light load.
+* ``import``: ``threadkit import`` of a generated JSON Lines file into a new SQLite
+  database, in items/s.
+
+Usage (data from ``bench/generate.py``)::
+
+    nice .venv/bin/python bench/run.py load --full bench-data/full --small bench-data/small
+    nice .venv/bin/python bench/run.py soak --full bench-data/full --duration 600
+    nice .venv/bin/python bench/run.py sse --full bench-data/full
+    nice .venv/bin/python bench/run.py import --items 1000000
+
+Needs ``wrk`` on PATH (Debian: ``apt-get install wrk``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "requests.lua"
+PYTHON = sys.executable
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def children(pid: int) -> list[int]:
+    """All descendants of ``pid``."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        try:
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+        except FileNotFoundError:
+            continue
+        for child in text.split():
+            found.append(int(child))
+            found.extend(children(int(child)))
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) in MiB."""
+    now = peak = 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                now = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return now, peak
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    return (total - idle) / TICK, total / TICK
+
+
+@dataclass
+class Server:
+    """A server process under test: threadkit or the reference app."""
+
+    name: str
+    command: list[str]
+    port: int
+    ready_path: str
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, logs: Path) -> None:
+        self.log = logs / f"{self.name}.log"
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log_text()}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", self.ready_path)
+                status = conn.getresponse().status
+                conn.close()
+                if status < 500 and len(self.workers()) >= self.expected_workers():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not start:\n{self.log_text()}")
+
+    def expected_workers(self) -> int:
+        if "--workers" in self.command:
+            return int(self.command[self.command.index("--workers") + 1])
+        return 1
+
+    def workers(self) -> list[int]:
+        """Pids of the processes that serve requests."""
+        assert self.process is not None
+        # uvicorn spawns workers ("spawn_main") when it has more than one; granian
+        # always forks them. Neither counts multiprocessing's resource tracker.
+        workers = [p for p in children(self.process.pid) if "resource_tracker" not in cmdline(p)]
+        return workers or [self.process.pid]
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p) for p in self.workers())
+
+    def peak_rss(self) -> list[float]:
+        return [rss_mb(p)[1] for p in self.workers()]
+
+    def rss(self) -> list[float]:
+        return [rss_mb(p)[0] for p in self.workers()]
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log else ""
+
+
+def threadkit_server(
+    name: str, db: str, workers: int, extra_env: dict[str, str], engine: str = "granian"
+) -> Server:
+    port = free_port()
+    command = [PYTHON, "-m", "threadkit", "serve", "--db", db, "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning", "--server", engine]
+    return Server(name, command, port, "/healthz", extra_env)
+
+
+def reference_server(
+    name: str, db: str, workers: int, server: str = "uvicorn", pool: int = 10
+) -> Server:
+    port = free_port()
+    command = [PYTHON, str(HERE / "reference_app.py"), "--db", db, "--port", str(port)]
+    command += ["--workers", str(workers), "--server", server, "--pool", str(pool)]
+    return Server(name, command, port, "/v1/chatkit/threads/none")
+
+
+@contextlib.contextmanager
+def running(servers: list[Server]) -> Iterator[None]:
+    logs = Path(tempfile.mkdtemp(prefix="threadkit-bench-"))
+    try:
+        for server in servers:
+            server.start(logs)
+        for server in servers:
+            server.wait_ready()
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(logs, ignore_errors=True)
+
+
+# --- wrk ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+    wrk_cores: float
+    server_cores: float
+    machine_cores: float
+
+    @classmethod
+    def median(cls, results: list[Result]) -> Result:
+        def med(name: str) -> float:
+            return statistics.median(getattr(r, name) for r in results)
+
+        return cls(
+            rps=med("rps"),
+            p50_ms=med("p50_ms"),
+            p99_ms=med("p99_ms"),
+            errors=sum(r.errors for r in results),
+            requests=sum(r.requests for r in results),
+            wrk_cores=med("wrk_cores"),
+            server_cores=med("server_cores"),
+            machine_cores=med("machine_cores"),
+        )
+
+
+def wrk(
+    server: Server,
+    requests_file: Path,
+    *,
+    key: str | None,
+    duration: float,
+    connections: int = 64,
+    threads: int = 1,
+) -> Result:
+    """One wrk run; CPU use of wrk, of the server's workers and of the whole machine."""
+    env = {**os.environ, "BENCH_REQUESTS": str(requests_file), "BENCH_KEY": key or ""}
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{round(duration)}s",
+        "--timeout",
+        "10s",
+    ]
+    command += ["-s", str(LUA), server.url]
+    server_before = server.cpu()
+    busy_before, total_before = machine_busy()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = process.communicate()
+    busy_after, total_after = machine_busy()
+    wall = duration
+    usage = os.times()  # children's CPU: wrk is the only child reaped since the last call
+    wrk_cpu = usage.children_user + usage.children_system - wrk.children_cpu  # type: ignore[attr-defined]
+    wrk.children_cpu = usage.children_user + usage.children_system  # type: ignore[attr-defined]
+    line = next((x for x in out.decode().splitlines() if x.startswith("BENCH_RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {out.decode()}\n{err.decode()}")
+    data = orjson.loads(line.removeprefix("BENCH_RESULT "))
+    seconds = data["duration_us"] / 1e6
+    errors = sum(data["errors"].values())
+    return Result(
+        rps=data["requests"] / seconds,
+        p50_ms=data["latency_us"]["p50"] / 1000,
+        p99_ms=data["latency_us"]["p99"] / 1000,
+        errors=errors,
+        requests=data["requests"],
+        wrk_cores=wrk_cpu / wall,
+        server_cores=(server.cpu() - server_before) / wall,
+        machine_cores=(busy_after - busy_before)
+        / max(1e-9, (total_after - total_before))
+        * (os.cpu_count() or 1),
+    )
+
+
+wrk.children_cpu = 0.0  # type: ignore[attr-defined]
+
+
+# --- scenarios ------------------------------------------------------------------------------
+
+
+def load_data(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    meta = orjson.loads((folder / "meta.json").read_bytes())
+    samples = orjson.loads((folder / "samples.json").read_bytes())
+    return meta, samples
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def protocol_line(thread_id: str, user: str) -> str:
+    """``threads.get_by_id`` over ``POST /chatkit`` as the thread's owner (project key +
+    user header)."""
+    body = orjson.dumps({"type": "threads.get_by_id", "params": {"thread_id": thread_id}})
+    return f"POST\t/chatkit\t{body.decode()}\tContent-Type: application/json|{USER_HEADER}: {user}"
+
+
+USER_HEADER = "X-ChatKit-User"
+
+
+def scenario_files(samples: dict[str, Any], folder: Path, prefix: str) -> dict[str, Path]:
+    """Request files for wrk, one per scenario."""
+    t = "/v1/chatkit/threads"
+    files: dict[str, list[str]] = {
+        "retrieve": [f"{t}/{tid}" for tid, _ in samples["threads"]],
+        "list_first": [f"{t}?user={u}" for u in samples["users"]],
+        "list_deep": [f"{t}?user={u}&after={c}" for u, c in samples["deep_users"]],
+        "list_all_deep": [f"{t}?after={c}" for c in samples["deep_threads"]],
+        "items_short": [f"{t}/{tid}/items?limit=10" for tid in samples["short_threads"]],
+        "protocol_get": [protocol_line(tid, u) for tid, u in samples["threads"]],
+    }
+    if samples["long_threads"]:
+        files["items_long_first"] = [f"{t}/{tid}/items?limit=10" for tid in samples["long_threads"]]
+        # Like for like with the first pages (10 long threads, so 10 distinct pages):
+        # 10 deep cursors per long thread, 50,000 to 100,000 items deep. The cold variant
+        # spreads 20,000 random cursors over 500,000 items, so it mostly measures page
+        # cache misses (reported, no target).
+        per_thread: dict[str, list[str]] = {}
+        for tid, c in samples["deep_items"]:
+            per_thread.setdefault(tid, []).append(c)
+        files["items_long_deep"] = [
+            f"{t}/{tid}/items?limit=10&after={c}"
+            for tid, cursors in per_thread.items()
+            for c in cursors[:10]
+        ]
+        files["items_long_deep_cold"] = [
+            f"{t}/{tid}/items?limit=10&after={c}" for tid, c in samples["deep_items"]
+        ]
+    return {
+        name: write_lines(folder / f"{prefix}-{name}.txt", lines)
+        for name, lines in files.items()
+        if lines
+    }
+
+
+def has_protocol(server: Server) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    conn.request("POST", "/chatkit", body=b"{}", headers={"Content-Type": "application/json"})
+    status = conn.getresponse().status
+    conn.close()
+    return status != 404
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
+def fmt_ratio(value: float, reference: float) -> str:
+    return f"{value / reference:.2f}" if reference else "-"
+
+
+def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
+    full_meta, full_samples = load_data(args.full)
+    small_meta, small_samples = load_data(args.small)
+    work = Path(tempfile.mkdtemp(prefix="threadkit-bench-req-"))
+    full_files = scenario_files(full_samples, work, "full")
+    small_files = scenario_files(small_samples, work, "small")
+    # PostgreSQL: every server here holds a pool per worker, all at once; the same size
+    # for threadkit and the reference app, small enough to leave connections to others.
+    pool = args.pg_pool
+    env = {"THREADKIT_PG_POOL_MAX": str(pool), "THREADKIT_PG_POOL_MIN": "1"}
+    workers_list = [int(w) for w in args.workers.split(",")]
+    db = full_meta["database_url"]
+    servers: dict[str, Server] = {}
+    for w in workers_list:
+        servers[f"ref-{w}w"] = reference_server(f"ref-{w}w", db, w, "uvicorn", pool)
+        servers[f"tk-{w}w"] = threadkit_server(f"tk-{w}w", db, w, env, args.engine)
+    first = workers_list[0]
+    # Yardsticks for the server choice: the reference app on granian, threadkit on uvicorn.
+    servers[f"refgranian-{first}w"] = reference_server(
+        f"refgranian-{first}w", db, first, "granian", pool
+    )
+    other = "uvicorn" if args.engine == "granian" else "granian"
+    servers[f"tk{other}-{first}w"] = threadkit_server(f"tk{other}-{first}w", db, first, env, other)
+    servers["tk-small-1w"] = threadkit_server(
+        "tk-small-1w", small_meta["database_url"], 1, env, args.engine
+    )
+    results: dict[str, list[Result]] = {}
+    with running(list(servers.values())):
+        protocol = has_protocol(servers[f"tk-{first}w"])
+        scenarios = [s for s in full_files if s != "protocol_get" or protocol]
+        small_scenarios = ["retrieve", "list_first", "items_short"]
+        plan: list[tuple[str, str, Path, str | None]] = []
+        for w in workers_list:
+            plan.append((f"ref-{w}w", "reference", full_files["retrieve"], None))
+            if w == first:
+                plan.append((f"refgranian-{w}w", "reference", full_files["retrieve"], None))
+                plan.append(
+                    (f"tk{other}-{w}w", "retrieve", full_files["retrieve"], full_meta["key"])
+                )
+            for s in scenarios if w == first else ["retrieve", "list_first"]:
+                plan.append((f"tk-{w}w", s, full_files[s], full_meta["key"]))
+        for s in small_scenarios:
+            plan.append(("tk-small-1w", s, small_files[s], small_meta["key"]))
+        for r in range(args.rounds):
+            print(f"round {r + 1}/{args.rounds}", flush=True)
+            for server_name, scenario, path, key in plan:
+                # Each measurement follows a warm-up of the same scenario: what is measured
+                # is its steady state, not the page cache the previous scenario left.
+                wrk(servers[server_name], path, key=key, duration=args.warmup)
+                result = wrk(servers[server_name], path, key=key, duration=args.duration)
+                results.setdefault(f"{server_name}/{scenario}", []).append(result)
+                print(
+                    f"  {server_name:12} {scenario:18} {result.rps:9.0f} req/s"
+                    f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+                    f"  errors {result.errors}  wrk {result.wrk_cores:.2f} cores"
+                    f"  server {result.server_cores:.2f} cores",
+                    flush=True,
+                )
+        memory = {name: s.peak_rss() for name, s in servers.items()}
+    shutil.rmtree(work, ignore_errors=True)
+    summary = {k: Result.median(v) for k, v in results.items()}
+    report = load_report(results, workers_list, full_meta, small_meta, memory, args)
+    print(report)
+    return {
+        "runs": {k: [r.__dict__ for r in v] for k, v in results.items()},
+        "medians": {k: v.__dict__ for k, v in summary.items()},
+        "peak_rss_mb": memory,
+        "report": report,
+    }
+
+
+def load_report(
+    results: dict[str, list[Result]],
+    workers_list: list[int],
+    full_meta: dict[str, Any],
+    small_meta: dict[str, Any],
+    memory: dict[str, list[float]],
+    args: argparse.Namespace,
+) -> str:
+    """The markdown table and the targets. A ratio is taken within each round (against
+    the reference app's run of that round, same worker count), then the median."""
+    summary = {k: Result.median(v) for k, v in results.items()}
+    first = workers_list[0]
+
+    def reference(key: str) -> list[Result]:
+        w = key.split("/")[0].rsplit("-", 1)[1]
+        return results.get(f"ref-{w}/reference") or results[f"ref-{first}w/reference"]
+
+    def ratio(a: list[Result], b: list[Result], field: str) -> float:
+        pairs = zip(a, b, strict=False)
+        return statistics.median(getattr(x, field) / getattr(y, field) for x, y in pairs)
+
+    lines = [
+        f"backend: {full_meta['backend']}; full data: {full_meta['threads']:,} threads,"
+        f" {full_meta['items']:,} items; small data: {small_meta['threads']:,} threads,"
+        f" {small_meta['items']:,} items; threadkit on {args.engine}",
+        f"wrk: 1 thread, 64 connections, {args.rounds} rounds x {args.duration} s; figures are"
+        " medians over rounds, ratios are medians of per-round ratios against the reference"
+        " app on uvicorn (ref) with the same number of workers",
+        "",
+        "| server | scenario | req/s | ratio | p50 ms | ratio | p99 ms | p99/p50 | errors |"
+        " wrk cores | server cores |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for key, r in summary.items():
+        server_name, scenario = key.split("/")
+        ref = reference(key)
+        lines.append(
+            f"| {server_name} | {scenario} | {r.rps:,.0f} | {ratio(results[key], ref, 'rps'):.2f}"
+            f" | {r.p50_ms:.2f} | {ratio(results[key], ref, 'p50_ms'):.2f} | {r.p99_ms:.2f} |"
+            f" {r.p99_ms / r.p50_ms:.1f} | {r.errors} | {r.wrk_cores:.2f} |"
+            f" {r.server_cores:.2f} |"
+        )
+    lines += ["", "| process | peak RSS per worker (MiB) |", "| --- | --- |"]
+    for name, values in memory.items():
+        lines.append(f"| {name} | {', '.join(f'{v:.0f}' for v in values)} |")
+
+    lines += ["", "targets:"]
+    w1 = f"tk-{first}w"
+    checks: list[tuple[str, float, float, str]] = []
+
+    def check(label: str, a: str, b: str, field: str, bound: float, op: str) -> None:
+        if a in results and b in results:
+            checks.append((label, ratio(results[a], results[b], field), bound, op))
+
+    check(
+        "retrieve req/s vs reference",
+        f"{w1}/retrieve",
+        f"ref-{first}w/reference",
+        "rps",
+        0.85,
+        ">=",
+    )
+    for scenario in ("retrieve", "list_first"):
+        check(
+            f"{scenario} p50, 1M vs 1k threads",
+            f"{w1}/{scenario}",
+            f"tk-small-1w/{scenario}",
+            "p50_ms",
+            1.2,
+            "<=",
+        )
+    pairs = [
+        ("list_deep", "list_first", "user list: deep page vs first page"),
+        ("list_all_deep", "list_first", "project list deep page vs user list first page"),
+        ("items_long_deep", "items_long_first", "100,000-item thread: deep vs first page"),
+        ("items_long_first", "items_short", "items: 100,000-item vs 10-item thread"),
+    ]
+    for deep, base, label in pairs:
+        check(f"{label} (p50)", f"{w1}/{deep}", f"{w1}/{base}", "p50_ms", 1.3, "<=")
+    check(
+        "items: 100,000-item thread (1M db) vs 10-item thread (1k db) (p50)",
+        f"{w1}/items_long_first",
+        "tk-small-1w/items_short",
+        "p50_ms",
+        1.3,
+        "<=",
+    )
+    worst = max(r.p99_ms / r.p50_ms for k, r in summary.items() if k.startswith("tk-"))
+    checks.append(("worst p99/p50 of threadkit runs", worst, 5.0, "<="))
+    errors = sum(r.errors for k, r in summary.items())
+    checks.append(("errors (all runs)", float(errors), 0.0, "<="))
+    if len(workers_list) > 1:
+        check(
+            "retrieve, 2 workers vs 1",
+            f"tk-{workers_list[1]}w/retrieve",
+            f"{w1}/retrieve",
+            "rps",
+            1.6,
+            ">=",
+        )
+        check(
+            "reference app, 2 workers vs 1",
+            f"ref-{workers_list[1]}w/reference",
+            f"ref-{first}w/reference",
+            "rps",
+            1.6,
+            ">=",
+        )
+    for label, value, bound, op in checks:
+        met = value >= bound if op == ">=" else value <= bound
+        lines.append(f"- {label}: {value:.2f} (target {op} {bound}) {'met' if met else 'NOT met'}")
+    return "\n".join(lines)
+
+
+# --- soak -----------------------------------------------------------------------------------
+
+
+def cmd_soak(args: argparse.Namespace) -> dict[str, Any]:
+    meta, samples = load_data(args.full)
+    work = Path(tempfile.mkdtemp(prefix="threadkit-bench-req-"))
+    files = scenario_files(samples, work, "soak")
+    env = {}
+    if args.sqlite_cache_mib is not None:
+        env["THREADKIT_SQLITE_CACHE_MIB"] = str(args.sqlite_cache_mib)
+    server = threadkit_server("tk-soak", meta["database_url"], args.workers, env)
+    mix = {
+        "retrieve": 50,
+        "list_first": 15,
+        "list_deep": 5,
+        "items_short": 15,
+        "items_long_deep": 5,
+        "items_long_first": 5,
+        "list_all_deep": 5,
+    }
+    rng = random.Random(1)
+    lines: list[str] = []
+    for name, weight in mix.items():
+        if name in files:
+            pool = files[name].read_text().splitlines()
+            lines += rng.choices(pool, k=weight * 200)
+    samples_rss: list[tuple[float, list[float]]] = []
+    with running([server]):
+        if has_protocol(server):
+            pool = files["protocol_get"].read_text().splitlines()
+            lines += rng.choices(pool, k=10 * 200)
+            # Writes: 1% new threads over the protocol (echo workflow, streamed answer).
+            for i in range(200):
+                body = orjson.dumps(
+                    {
+                        "type": "threads.create",
+                        "params": {
+                            "input": {
+                                "content": [{"type": "input_text", "text": f"Soak {i}"}],
+                                "attachments": [],
+                                "inference_options": {},
+                            }
+                        },
+                    }
+                ).decode()
+                lines.append(
+                    f"POST\t/chatkit\t{body}\tContent-Type: application/json"
+                    f"|{USER_HEADER}: user_soak_{i % 50:02d}"
+                )
+        rng.shuffle(lines)
+        mixed = write_lines(work / "mixed.txt", lines)
+        env = {**os.environ, "BENCH_REQUESTS": str(mixed), "BENCH_KEY": meta["key"]}
+        command = ["wrk", "-t1", "-c64", f"-d{args.duration}s", "--timeout", "10s"]
+        command += ["-s", str(LUA), server.url]
+        started = time.monotonic()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+        while process.poll() is None:
+            samples_rss.append((time.monotonic() - started, server.rss()))
+            time.sleep(args.sample_every)
+        out = process.stdout.read().decode() if process.stdout else ""
+        peak = server.peak_rss()
+    shutil.rmtree(work, ignore_errors=True)
+    line = next(x for x in out.splitlines() if x.startswith("BENCH_RESULT "))
+    data = orjson.loads(line.removeprefix("BENCH_RESULT "))
+    after_first = [rss for t, rss in samples_rss if t >= min(60, args.duration / 2)]
+    base = after_first[0]
+    final = samples_rss[-1][1]
+    top = [max(rss[i] for rss in after_first) for i in range(len(base))]
+    growth = [(top[i] - base[i]) / base[i] for i in range(len(base))]
+    report = "\n".join(
+        [
+            f"soak: {args.duration} s mixed load, {args.workers} worker(s), wrk 64 connections"
+            + (f", SQLite cache {args.sqlite_cache_mib} MiB" if args.sqlite_cache_mib else ""),
+            f"requests {data['requests']:,}, errors {sum(data['errors'].values())},"
+            f" {data['requests'] / (data['duration_us'] / 1e6):,.0f} req/s,"
+            f" p50 {data['latency_us']['p50'] / 1000:.2f} ms,"
+            f" p99 {data['latency_us']['p99'] / 1000:.2f} ms",
+            f"RSS per worker at {min(60, args.duration / 2):.0f} s (MiB): "
+            + ", ".join(f"{v:.1f}" for v in base),
+            "highest RSS after that (MiB): " + ", ".join(f"{v:.1f}" for v in top),
+            "RSS at the end (MiB): " + ", ".join(f"{v:.1f}" for v in final),
+            "peak RSS (MiB): " + ", ".join(f"{v:.1f}" for v in peak),
+            "growth after the first minute: "
+            + ", ".join(f"{100 * g:.1f}%" for g in growth)
+            + f" (target < 10%: {'met' if max(growth) < 0.10 else 'NOT met'})",
+        ]
+    )
+    print(report)
+    return {"rss_samples": samples_rss, "wrk": data, "growth": growth, "report": report}
+
+
+# --- sse ------------------------------------------------------------------------------------
+
+
+def first_event_ms(conn: http.client.HTTPConnection, body: bytes, headers: dict[str, str]) -> float:
+    """Milliseconds from sending a streamed request to its first SSE event; reads the rest."""
+    started = time.perf_counter()
+    conn.request("POST", "/chatkit", body=body, headers=headers)
+    response = conn.getresponse()
+    if response.status != 200:
+        raise RuntimeError(f"POST /chatkit: {response.status} {response.read()[:300]!r}")
+    first = None
+    while True:
+        line = response.readline()
+        if not line:
+            break
+        if first is None and line.startswith(b"data:"):
+            first = (time.perf_counter() - started) * 1000
+    if first is None:
+        raise RuntimeError("the stream had no event")
+    return first
+
+
+def cmd_sse(args: argparse.Namespace) -> dict[str, Any]:
+    meta, _ = load_data(args.full)
+    server = threadkit_server("tk-sse", meta["database_url"], 1, {})
+    user = "user_sse_bench"
+    headers = {
+        "Authorization": f"Bearer {meta['key']}",
+        "X-ChatKit-User": user,
+        "Content-Type": "application/json",
+    }
+
+    def user_input(text: str) -> dict[str, Any]:
+        content = [{"type": "input_text", "text": text}]
+        return {"content": content, "attachments": [], "inference_options": {}}
+
+    timings: list[float] = []
+    with running([server]):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        create = {"type": "threads.create", "params": {"input": user_input("Hello!")}}
+        first_event_ms(conn, orjson.dumps(create), headers)
+        conn.request(
+            "POST",
+            "/chatkit",
+            body=orjson.dumps({"type": "threads.list", "params": {"limit": 1}}),
+            headers=headers,
+        )
+        thread_id = orjson.loads(conn.getresponse().read())["data"][0]["id"]
+        for i in range(args.warmup + args.messages):
+            body = orjson.dumps(
+                {
+                    "type": "threads.add_user_message",
+                    "params": {"thread_id": thread_id, "input": user_input(f"Message {i}")},
+                }
+            )
+            ms = first_event_ms(conn, body, headers)
+            if i >= args.warmup:
+                timings.append(ms)
+            time.sleep(args.pause)
+        conn.close()
+    timings.sort()
+
+    def pct(p: float) -> float:
+        return timings[min(len(timings) - 1, int(p / 100 * len(timings)))]
+
+    report = (
+        f"first SSE event of threads.add_user_message (echo workflow, {meta['backend']},"
+        f" one client, {args.messages} messages {args.pause * 1000:.0f} ms apart):"
+        f" p50 {pct(50):.2f} ms, p90 {pct(90):.2f} ms, p99 {pct(99):.2f} ms"
+        f" (target p50 <= 20 ms: {'met' if pct(50) <= 20 else 'NOT met'})"
+    )
+    print(report)
+    return {"first_event_ms": timings, "report": report}
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
+    sys.path.insert(0, str(HERE))
+    from generate import Ids, item_rows, thread_row  # type: ignore[import-not-found]
+
+    rng = random.Random(7)
+    ids = Ids(rng)
+    work = Path(tempfile.mkdtemp(prefix="threadkit-bench-import-", dir=args.tmp))
+    source = work / "import.jsonl"
+    threads = args.items // args.items_per_thread
+    with source.open("wb") as out:
+        for i in range(threads):
+            row = thread_row(i, ids.thread(), f"user_{i % 100:05d}", rng)
+            out.write(orjson.dumps(row.to_rest()) + b"\n")
+            for item in item_rows(row, args.items_per_thread, ids, rng):
+                out.write(item.payload.encode() + b"\n")
+    size = source.stat().st_size
+    db = f"sqlite:///{work / 'import.db'}"
+    subprocess.run([PYTHON, "-m", "threadkit", "migrate", "--db", db], check=True)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [PYTHON, "-m", "threadkit", "import", str(source), "--db", db, "--project", "bench"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - started
+    items = threads * args.items_per_thread
+    shutil.rmtree(work, ignore_errors=True)
+    report = (
+        f"threadkit import: {threads:,} threads + {items:,} items ({size / 2**20:.0f} MiB JSONL)"
+        f" into a new SQLite file in {elapsed:.1f} s: {items / elapsed:,.0f} items/s"
+        f" (target >= 50,000: {'met' if items / elapsed >= 50_000 else 'NOT met'})\n"
+        f"{done.stdout.strip()}"
+    )
+    print(report)
+    return {"seconds": elapsed, "items": items, "items_per_second": items / elapsed}
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    load = sub.add_parser("load", help="the wrk table against the reference app")
+    load.add_argument("--full", type=Path, required=True, help="output folder of generate.py")
+    load.add_argument("--small", type=Path, required=True, help="the small scale's folder")
+    load.add_argument("--workers", default="1,2")
+    load.add_argument("--duration", type=int, default=10)
+    load.add_argument("--warmup", type=int, default=3, help="seconds before each measured run")
+    load.add_argument("--pg-pool", type=int, default=4, help="PostgreSQL pool size per worker")
+    load.add_argument("--rounds", type=int, default=3)
+    load.add_argument(
+        "--engine",
+        choices=["granian", "uvicorn"],
+        default="granian",
+        help="threadkit serve --server (the other one is measured for retrieve)",
+    )
+    soak = sub.add_parser("soak", help="mixed load; worker memory growth")
+    soak.add_argument("--full", type=Path, required=True)
+    soak.add_argument("--duration", type=int, default=600)
+    soak.add_argument("--workers", type=int, default=1)
+    soak.add_argument("--sample-every", type=float, default=5)
+    soak.add_argument(
+        "--sqlite-cache-mib", type=int, default=None, help="THREADKIT_SQLITE_CACHE_MIB"
+    )
+    sse = sub.add_parser("sse", help="first SSE event latency, echo workflow")
+    sse.add_argument("--full", type=Path, required=True)
+    sse.add_argument("--messages", type=int, default=200)
+    sse.add_argument("--warmup", type=int, default=10)
+    sse.add_argument("--pause", type=float, default=0.02, help="seconds between messages")
+    imp = sub.add_parser("import", help="bulk import speed through `threadkit import`")
+    imp.add_argument("--items", type=int, default=1_000_000)
+    imp.add_argument("--items-per-thread", type=int, default=100)
+    imp.add_argument("--tmp", default=None, help="folder for the temporary files")
+    for p in (load, soak, sse, imp):
+        p.add_argument("--json", type=Path, help="also save every figure here")
+    args = parser.parse_args()
+    # On SIGTERM, unwind (so the servers started here are stopped too).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.command != "import" and shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk")
+    commands = {"load": cmd_load, "soak": cmd_soak, "sse": cmd_sse, "import": cmd_import}
+    result = commands[args.command](args)
+    if args.json:
+        args.json.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+
+
+if __name__ == "__main__":
+    main()
