@@ -181,11 +181,10 @@ async def _seed_for_plans(store: PostgresStore) -> dict[str, Any]:
         "user": sample.user,
         "item_id": f"cthi{sample.id[4:]}_1",
         "cursor_id": sample.id,
+        "after_id": sample.id,
+        "before_id": sample.id,
         "created_us": 2_000_001,
-        "after_created_us": 1_000_003,
         "after_seq": 100,
-        "before_created_us": 1_000_020,
-        "before_seq": 900,
         "limit": 21,
         "shape": "rest",
         "rest_type": "chatkit.widget",
@@ -489,6 +488,43 @@ def test_an_exhausted_pool_gives_store_unavailable_not_a_hang(pg_url: str) -> No
             await admin.execute("ROLLBACK")
             assert (await busy) is not None
             assert (await store.get_thread("p", "cthr_1")) is not None
+        finally:
+            await admin.close()
+            await store.close()
+
+    run(check())
+
+
+def test_a_connection_killed_inside_a_transaction_gives_store_unavailable(pg_url: str) -> None:
+    """The server ends the session mid-import: the caller gets ``StoreUnavailable`` (a 503
+    over HTTP), nothing of the import is kept, and the store goes on working."""
+
+    async def check() -> None:
+        store = PostgresStore(pg_url, pool_min=1, pool_max=2)
+        await store.open()
+        admin = await asyncpg.connect(pg_url)
+        try:
+            thread = ThreadRow("cthr_killed", "u", 1, "t", {"type": "active"})
+            item = ItemRow("cthi_killed", thread.id, 1, "rest", "chatkit.widget", "{}")
+            await admin.execute("BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+            importing = asyncio.create_task(store.import_rows("p", [thread], [item]))
+            waiting = None
+            for _ in range(100):  # until the import waits on the lock, inside its transaction
+                waiting = await admin.fetchval(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'threadkit'"
+                    " AND wait_event_type = 'Lock'"
+                )
+                if waiting is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert waiting is not None
+            await admin.execute("SELECT pg_terminate_backend($1)", waiting)
+            await admin.execute("ROLLBACK")
+            with pytest.raises(StoreUnavailable):
+                await importing
+            assert await store.get_thread("p", thread.id) is None
+            await store.import_rows("p", [thread], [item])
+            assert await store.get_thread("p", thread.id) is not None
         finally:
             await admin.close()
             await store.close()

@@ -1,4 +1,5 @@
-"""Every SQLite query on the request paths uses an index: no table scan, no sort.
+"""Every SQLite query on the request paths uses an index: no table scan, no sort; a
+page of one user's threads reads its index alone.
 
 The statements are captured from the real store while it serves real calls
 (``sqlite3`` trace callback), then each is run through ``EXPLAIN QUERY PLAN``.
@@ -61,3 +62,6 @@ def test_request_path_queries_use_indexes(tmp_path: Path) -> None:
         assert "SCAN" not in plan, (sql, plan)
         assert "TEMP B-TREE" not in plan, (sql, plan)
         assert "USING" in plan, (sql, plan)
+        if "user_id = " in sql and " LIMIT " in sql:  # a page of one user's threads
+            assert "USING COVERING INDEX threads_by_user_time" in plan, (sql, plan)
+    assert any("user_id = " in s and " LIMIT " in s for s in selects)

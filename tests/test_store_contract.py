@@ -406,6 +406,14 @@ def test_unknown_cursors_raise_cursor_not_found(database: Database) -> None:
             project, mine.id, PageQuery(order="asc", after=hidden.id), rest_only=False
         )
         assert [r.id for r in page.rows] == [visible.id]
+        # with both cursors, the unknown one is named, whichever it is
+        for after, before, named in (
+            (mine.id, "cthr_nope", "before"),
+            ("cthr_nope", mine.id, "after"),
+        ):
+            with pytest.raises(CursorNotFound) as caught:
+                await store.list_threads(project, PageQuery(after=after, before=before))
+            assert (caught.value.param, caught.value.value) == (named, "cthr_nope")
 
     on(database, work)
 

@@ -322,10 +322,10 @@ class Listing:
     scope_params: tuple[str, ...]
 
     def cursor(self) -> Query:
-        """The (created_us, seq) position of an id within the list."""
+        """Whether an id is in the list (asked only when a page with a cursor is empty)."""
         n = len(self.scope_params)
         return Query(
-            f"SELECT created_us, seq FROM {self.table} WHERE {self.scope} AND id = ${n + 1}",
+            f"SELECT 1 FROM {self.table} WHERE {self.scope} AND id = ${n + 1}",
             (*self.scope_params, "cursor_id"),
         )
 
@@ -337,6 +337,10 @@ class Listing:
 def _page_query(listing: Listing, order: Order, after: bool, before: bool) -> Query:
     # Same walk as the SQLite store: `after` bounds the side the order travels from,
     # `before` the side it travels to; `before` alone reads backwards (flipped later).
+    # A cursor's position is looked up inside the page query (an InitPlan the index
+    # condition uses), so a deep page costs one round trip like the first; an unknown
+    # cursor compares as NULL and yields no rows, which `cursor()` then tells apart
+    # from the end of the list.
     forward = order == "asc"
     backwards = before and not after
     direction = "ASC" if forward != backwards else "DESC"
@@ -348,9 +352,11 @@ def _page_query(listing: Listing, order: Order, after: bool, before: bool) -> Qu
     if before:
         bounds.append(("before", "<" if forward else ">"))
     for name, op in bounds:
-        n = len(params)
-        where.append(f"(created_us, seq) {op} (${n + 1}, ${n + 2})")
-        params += [f"{name}_created_us", f"{name}_seq"]
+        params.append(f"{name}_id")
+        where.append(
+            f"(created_us, seq) {op} (SELECT created_us, seq FROM {listing.table}"
+            f" WHERE {listing.scope} AND id = ${len(params)})"
+        )
     params.append("limit")
     return Query(
         f"SELECT {listing.columns} FROM {listing.table} WHERE {' AND '.join(where)}"
@@ -521,9 +527,13 @@ class PostgresStore(ThreadStore):
             try:
                 return await work(conn)
             except asyncpg.InterfaceError as exc:
-                if not conn.is_closed():
+                if not _is_closed(conn):
                     raise
-                if attempt == 1:
+                # A transaction block reports a connection lost mid-statement as this
+                # error too, chained to the loss: that statement may have reached the
+                # server, so only an idempotent call may run again.
+                sent = isinstance(exc.__context__, _UNAVAILABLE)
+                if attempt == 1 and (idempotent or not sent):
                     continue
                 raise _unavailable(exc) from exc
             except asyncpg.CharacterNotInRepertoireError as exc:
@@ -943,26 +953,24 @@ class PostgresStore(ThreadStore):
         self, listing: Listing, scope: tuple[Any, ...], page: PageQuery
     ) -> tuple[list[asyncpg.Record], bool]:
         """One page of ``listing`` (see ``SQLiteStore._keyset`` for the walk)."""
-        cursor_sql = listing.cursor().sql
+        given = (("after", page.after), ("before", page.before))
+        cursors = [(param, value) for param, value in given if value is not None]
+        for param, value in cursors:
+            if _names_nothing(value):
+                raise CursorNotFound(param, value)
         if _names_nothing(*scope):
-            for param, value in (("after", page.after), ("before", page.before)):
-                if value is not None:
-                    raise CursorNotFound(param, value)
+            if cursors:
+                raise CursorNotFound(*cursors[0])
             return [], False
         query = listing.page(page.order, page.after is not None, page.before is not None)
+        cursor_sql = listing.cursor().sql
 
         async def work(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], bool]:
-            args: list[Any] = list(scope)
-            for param, value in (("after", page.after), ("before", page.before)):
-                if value is None:
-                    continue
-                position = None
-                if not _names_nothing(value):
-                    position = await conn.fetchrow(cursor_sql, *scope, value)
-                if position is None:
-                    raise CursorNotFound(param, value)
-                args += [position[0], position[1]]
-            rows = await conn.fetch(query.sql, *args, page.limit + 1)
+            rows = await conn.fetch(query.sql, *scope, *(v for _, v in cursors), page.limit + 1)
+            if not rows:
+                for param, value in cursors:
+                    if await conn.fetchval(cursor_sql, *scope, value) is None:
+                        raise CursorNotFound(param, value)
             has_more = len(rows) > page.limit
             rows = rows[: page.limit]
             if page.before is not None and page.after is None:
@@ -970,6 +978,13 @@ class PostgresStore(ThreadStore):
             return rows, has_more
 
         return await self._run(work, idempotent=True)
+
+
+def _is_closed(conn: asyncpg.Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:  # the pool has already taken back the dead connection
+        return True
 
 
 def _names_nothing(*values: object) -> bool:
