@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from threadkit.stores import migrations
-from threadkit.stores.sqlite import SQLiteStore, _statements
+from threadkit.stores.sqlite import WRITER_CACHE_MIB, SQLiteStore, _statements
 
 
 def test_connections_are_durable(tmp_path: Path) -> None:
@@ -22,6 +22,23 @@ def test_connections_are_durable(tmp_path: Path) -> None:
         return mode, sync
 
     assert asyncio.run(check()) == ("wal", 2)  # WAL + synchronous=FULL
+
+
+def test_readers_get_the_configured_cache_and_the_writer_a_small_one(tmp_path: Path) -> None:
+    """The writer's cache stays small (it would only fill: docs/performance.md, soak)."""
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'c.db'}", cache_mib=64)
+
+    def cache_kib() -> int:
+        return -store._conn().execute("PRAGMA cache_size").fetchone()[0]
+
+    async def check() -> tuple[int, int]:
+        await store.open()
+        try:
+            return cache_kib(), await store._write(cache_kib)
+        finally:
+            await store.close()
+
+    assert asyncio.run(check()) == (64 * 1024, WRITER_CACHE_MIB * 1024)
 
 
 def test_an_old_file_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
