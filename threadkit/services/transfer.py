@@ -28,6 +28,7 @@ from threadkit.stores.base import (
     item_row_from_rest,
 )
 
+_THREAD: TypeAdapter[Any] = TypeAdapter(RestThread)
 _ITEM: TypeAdapter[Any] = TypeAdapter(RestItem)
 _PAGE = 100
 
@@ -107,7 +108,7 @@ class Importer:
             kind = data.get("object")
             if kind == "chatkit.thread":
                 try:
-                    RestThread.model_validate(data)
+                    _THREAD.validate_python(data)
                 except ValidationError as exc:
                     raise ImportFailed(number, _validation_reason(exc)) from None
                 self._claim(line_of, "thread", data["id"], number)
