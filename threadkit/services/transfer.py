@@ -3,15 +3,15 @@
 One object per line: a ``chatkit.thread`` line, then that thread's
 ``chatkit.thread_item`` lines, oldest first. Export writes exactly the bytes the
 REST API serves, so an export imported into an empty database serves the same
-responses byte for byte. An import is all or nothing: the whole file is checked
-first, then stored in one transaction.
+responses byte for byte. An import is all or nothing: every line is checked, and
+the whole file is stored in one transaction or not at all.
 """
 
 from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -31,6 +31,10 @@ from threadkit.stores.base import (
 _THREAD: TypeAdapter[Any] = TypeAdapter(RestThread)
 _ITEM: TypeAdapter[Any] = TypeAdapter(RestItem)
 _PAGE = 100
+
+
+#: lines per batch: parsed in one piece, stored in one ``BulkImport.add``
+CHUNK_LINES = 5_000
 
 
 class ImportFailed(Exception):
@@ -79,29 +83,16 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class Importer:
-    """Checks a JSON Lines stream, then stores it in one transaction."""
+# One parsed line: its number, then a ThreadRow or an ItemRow.
+Parsed = tuple[int, ThreadRow | ItemRow]
 
-    def __init__(self, store: ThreadStore, project: str) -> None:
-        self.store = store
-        self.project = project
 
-    async def run(
-        self, lines: Iterable[bytes], progress: Callable[[int], None] | None = None
-    ) -> ImportResult:
-        with _cyclic_gc_paused():
-            return await self._run(lines, progress)
-
-    async def _run(
-        self, lines: Iterable[bytes], progress: Callable[[int], None] | None
-    ) -> ImportResult:
-        threads: list[ThreadRow] = []
-        items: list[ItemRow] = []
-        line_of: dict[tuple[str, str], int] = {}
-        known_threads: set[str] = set()
-        for number, raw in enumerate(lines, start=1):
-            if progress is not None:
-                progress(len(raw))
+def _parse_chunk(first: int, raws: list[bytes]) -> list[Parsed]:
+    """Parse and check lines ``first, first + 1, ...`` (blank ones are skipped): each
+    line on its own; what needs the whole file or the store is checked by the caller."""
+    with _cyclic_gc_paused():
+        parsed: list[Parsed] = []
+        for number, raw in enumerate(raws, start=first):
             if not raw.strip():
                 continue
             data = _parse_line(number, raw)
@@ -111,52 +102,112 @@ class Importer:
                     _THREAD.validate_python(data)
                 except ValidationError as exc:
                     raise ImportFailed(number, _validation_reason(exc)) from None
-                self._claim(line_of, "thread", data["id"], number)
-                known_threads.add(data["id"])
-                threads.append(
-                    ThreadRow(
-                        id=data["id"],
-                        user=data["user"],
-                        created_us=data["created_at"] * 1_000_000,
-                        title=data["title"],
-                        status=data["status"],
-                    )
+                row: ThreadRow | ItemRow = ThreadRow(
+                    id=data["id"],
+                    user=data["user"],
+                    created_us=data["created_at"] * 1_000_000,
+                    title=data["title"],
+                    status=data["status"],
                 )
             elif kind == "chatkit.thread_item":
                 try:
                     _ITEM.validate_python(data)
                 except ValidationError as exc:
                     raise ImportFailed(number, _validation_reason(exc)) from None
-                self._claim(line_of, "item", data["id"], number)
-                thread_id = data["thread_id"]
-                if thread_id not in known_threads:
-                    if await self.store.get_thread(self.project, thread_id) is None:
-                        raise ImportFailed(
-                            number,
-                            f"item '{data['id']}' belongs to thread '{thread_id}', which is "
-                            "neither on an earlier line nor stored in the project",
-                        )
-                    known_threads.add(thread_id)
-                items.append(item_row_from_rest(data))
+                row = item_row_from_rest(data)
             else:
                 raise ImportFailed(
                     number,
                     f"'object' must be 'chatkit.thread' or 'chatkit.thread_item', got {kind!r}",
                 )
+            parsed.append((number, row))
+        return parsed
+
+
+def _chunks(
+    lines: Iterable[bytes], progress: Callable[[int], None] | None, size: int
+) -> Iterator[tuple[int, list[bytes]]]:
+    chunk: list[bytes] = []
+    first = 1
+    for number, raw in enumerate(lines, start=1):
+        if progress is not None:
+            progress(len(raw))
+        chunk.append(raw)
+        if len(chunk) == size:
+            yield first, chunk
+            chunk, first = [], number + 1
+    if chunk:
+        yield first, chunk
+
+
+class Importer:
+    """Checks a JSON Lines stream and stores it in one transaction.
+
+    Lines are parsed in chunks, each handed to the store's ``bulk_import`` as soon as
+    it is checked, so the store can insert one while the next is parsed (the SQLite
+    store does, docs/performance.md); a bad line anywhere still stores nothing.
+    """
+
+    def __init__(self, store: ThreadStore, project: str, *, chunk_lines: int = CHUNK_LINES):
+        self.store = store
+        self.project = project
+        self.chunk_lines = chunk_lines
+        self._line_of: dict[tuple[str, str], int] = {}
+        self._known_threads: set[str] = set()
+
+    async def run(
+        self, lines: Iterable[bytes], progress: Callable[[int], None] | None = None
+    ) -> ImportResult:
+        threads = items = 0
         try:
-            await self.store.import_rows(self.project, threads, items)
+            with _cyclic_gc_paused():
+                async with (
+                    self.store.bulk_import(self.project) as sink,
+                    aclosing(self._parsed(lines, progress)) as chunks,
+                ):
+                    async for parsed in chunks:
+                        batch_threads, batch_items = await self._accept(parsed)
+                        await sink.add(batch_threads, batch_items)
+                        threads += len(batch_threads)
+                        items += len(batch_items)
         except DuplicateId as exc:
-            line = line_of.get((exc.kind, exc.value), 0)
+            line = self._line_of.get((exc.kind, exc.value), 0)
             raise ImportFailed(
                 line, f"{exc.kind} id '{exc.value}' already exists in project '{self.project}'"
             ) from None
-        return ImportResult(len(threads), len(items))
+        return ImportResult(threads, items)
 
-    @staticmethod
-    def _claim(line_of: dict[tuple[str, str], int], kind: str, value: str, number: int) -> None:
-        first = line_of.setdefault((kind, value), number)
-        if first != number:
-            raise ImportFailed(number, f"{kind} id '{value}' already appears on line {first}")
+    async def _parsed(
+        self, lines: Iterable[bytes], progress: Callable[[int], None] | None
+    ) -> AsyncIterator[list[Parsed]]:
+        for chunk in _chunks(lines, progress, self.chunk_lines):
+            yield _parse_chunk(*chunk)
+
+    async def _accept(self, parsed: list[Parsed]) -> tuple[list[ThreadRow], list[ItemRow]]:
+        """The checks that need the whole file or the store: ids unique in the file, and
+        every item's thread on an earlier line or already stored."""
+        threads: list[ThreadRow] = []
+        items: list[ItemRow] = []
+        line_of, known = self._line_of, self._known_threads
+        for number, row in parsed:
+            kind = "item" if isinstance(row, ItemRow) else "thread"
+            first = line_of.setdefault((kind, row.id), number)
+            if first != number:
+                raise ImportFailed(number, f"{kind} id '{row.id}' already appears on line {first}")
+            if isinstance(row, ThreadRow):
+                known.add(row.id)
+                threads.append(row)
+                continue
+            if row.thread_id not in known:
+                if await self.store.get_thread(self.project, row.thread_id) is None:
+                    raise ImportFailed(
+                        number,
+                        f"item '{row.id}' belongs to thread '{row.thread_id}', which is "
+                        "neither on an earlier line nor stored in the project",
+                    )
+                known.add(row.thread_id)
+            items.append(row)
+        return threads, items
 
 
 async def export_lines(

@@ -17,7 +17,8 @@ built on them here, once, so every backend behaves the same.
 from __future__ import annotations
 
 import abc
-from collections.abc import Hashable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -165,6 +166,9 @@ class DuplicateId(Exception):
         self.kind = kind
         self.value = value
 
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in a helper process, re-raised here
+        return (DuplicateId, (self.kind, self.value))
+
 
 class StoreUnavailable(Exception):
     """The database cannot be reached right now (restart, network); retry later."""
@@ -237,6 +241,24 @@ def user_of(context: Any) -> str:
 
 
 # --- the interface ----------------------------------------------------------------------
+
+
+class BulkImport(abc.ABC):
+    """The open side of ``ThreadStore.bulk_import``: rows go in batch by batch."""
+
+    @abc.abstractmethod
+    async def add(self, threads: Sequence[ThreadRow], items: Sequence[ItemRow]) -> None:
+        """Add one batch; may raise ``DuplicateId`` for it or for an earlier batch."""
+
+
+class _BufferedImport(BulkImport):
+    def __init__(self) -> None:
+        self.threads: list[ThreadRow] = []
+        self.items: list[ItemRow] = []
+
+    async def add(self, threads: Sequence[ThreadRow], items: Sequence[ItemRow]) -> None:
+        self.threads.extend(threads)
+        self.items.extend(items)
 
 
 class ThreadStore(Store[Any], abc.ABC):
@@ -380,6 +402,19 @@ class ThreadStore(Store[Any], abc.ABC):
         Items keep the given sequence order among equal timestamps. Raises
         ``DuplicateId`` if an id is already taken in the project.
         """
+
+    @contextlib.asynccontextmanager
+    async def bulk_import(self, project: str) -> AsyncIterator[BulkImport]:
+        """``import_rows`` for rows that arrive in batches: all of them are stored in one
+        transaction when the block ends, none if it ends with an exception.
+
+        Batches behave as if concatenated in the order given. This default keeps them
+        until the end; a store may store each while the caller prepares the next (the
+        SQLite store does), committing only at the end.
+        """
+        buffered = _BufferedImport()
+        yield buffered
+        await self.import_rows(project, buffered.threads, buffered.items)
 
     # -- API keys --
 

@@ -14,17 +14,22 @@ survives a power cut, not only a crash of the process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mmap
+import multiprocessing
 import os
+import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
 from threadkit.stores import migrations
 from threadkit.stores.base import (
+    BulkImport,
     CursorNotFound,
     DuplicateId,
     FeedbackRow,
@@ -33,6 +38,7 @@ from threadkit.stores.base import (
     PageQuery,
     RowPage,
     SessionRow,
+    StoreUnavailable,
     ThreadRow,
     ThreadStore,
 )
@@ -299,23 +305,10 @@ class SQLiteStore(ThreadStore):
         )
         return item_row(r) if r is not None else None
 
-    @staticmethod
-    def _insert_items(conn: sqlite3.Connection, project: str, rows: Sequence[ItemRow]) -> None:
-        _insert_unique(
-            conn,
-            "INSERT INTO items (project, thread_id, id, created_us, shape, rest_type, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (project, r.thread_id, r.id, r.created_us, r.shape, r.rest_type, r.payload)
-                for r in rows
-            ],
-            project,
-            "items",
-            rows,
-        )
-
     async def insert_item(self, project: str, row: ItemRow) -> None:
-        await self._write(self._transaction, lambda c: self._insert_items(c, project, [row]))
+        await self._write(
+            self._transaction, lambda c: _insert_unique(c, "items", _item_params(project, [row]))
+        )
 
     async def upsert_item(self, project: str, row: ItemRow) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -325,7 +318,7 @@ class SQLiteStore(ThreadStore):
                 (row.shape, row.rest_type, row.payload, project, row.id, row.thread_id),
             ).rowcount
             if not updated:
-                self._insert_items(conn, project, [row])
+                _insert_unique(conn, "items", _item_params(project, [row]))
 
         await self._write(self._transaction, run)
 
@@ -511,46 +504,92 @@ class SQLiteStore(ThreadStore):
 
     # -- bulk ----------------------------------------------------------------------------
 
-    def import_rows_sync(
+    async def import_rows(
         self, project: str, threads: Sequence[ThreadRow], items: Sequence[ItemRow]
     ) -> None:
-        def run(conn: sqlite3.Connection) -> None:
-            _insert_unique(
-                conn,
-                "INSERT INTO threads (project, id, user_id, created_us, title, status, extra)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        project,
-                        t.id,
-                        t.user,
-                        t.created_us,
-                        t.title,
-                        dump_json(t.status),
-                        dump_json(t.extra),
-                    )
-                    for t in threads
-                ],
-                project,
-                "threads",
-                threads,
-            )
-            self._insert_items(conn, project, items)
+        async with self.bulk_import(project) as batches:
+            await batches.add(threads, items)
 
-        # Ids are random, so a bulk insert touches index pages all over: with SQLite's
-        # default 2 MB page cache they are read and spilled to the WAL again and again.
+    @contextlib.asynccontextmanager
+    async def bulk_import(self, project: str) -> AsyncIterator[BulkImport]:
+        """Batches go to the writer as they come. From the second one on, a helper
+        process inserts them while this one prepares the next: SQLite's inserts cannot
+        share this process's interpreter lock with the caller's work without waiting on
+        it at every row (docs/performance.md). The writer stays busy until the block
+        ends, so the process's other writes wait, as for any transaction."""
+        sink = _SQLiteImport()
+        job = asyncio.ensure_future(self._write(self._import_job, project, sink))
+        try:
+            yield sink
+        except BaseException:
+            await sink.put(_ROLLBACK)
+            with contextlib.suppress(Exception):
+                await job
+            raise
+        await sink.put(_COMMIT)
+        await job
+
+    def _import_job(self, project: str, sink: _SQLiteImport) -> None:
+        """The writer's side of ``bulk_import``."""
+        try:
+            first = sink.take()
+            second = None if first in _ENDS else sink.take()
+            if second is _ROLLBACK or first is _ROLLBACK:
+                return
+            if second is None or second is _COMMIT:
+                self._import_here(project, [] if first is _COMMIT else [first])
+            else:
+                self._import_in_helper(project, sink, [first, second])
+        except BaseException as exc:
+            sink.failed = exc
+            while not sink.ended:
+                sink.take()  # the caller finds out at its next add(); until then, unblocked
+            raise
+
+    def _import_here(self, project: str, batches: list[Any]) -> None:
         conn = self._conn()
+        # Ids are random, so a bulk insert touches index pages all over: with a small
+        # page cache they are read and spilled to the WAL again and again.
         previous = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
         try:
+
+            def run(conn: sqlite3.Connection) -> None:
+                for threads, items in batches:
+                    _insert_unique(conn, "threads", _thread_params(project, threads))
+                    _insert_unique(conn, "items", _item_params(project, items))
+
             self._transaction(run)
         finally:
             conn.execute(f"PRAGMA cache_size = {int(previous)}")
 
-    async def import_rows(
-        self, project: str, threads: Sequence[ThreadRow], items: Sequence[ItemRow]
-    ) -> None:
-        await self._write(self.import_rows_sync, project, threads, items)
+    def _import_in_helper(self, project: str, sink: _SQLiteImport, batches: list[Any]) -> None:
+        context = multiprocessing.get_context("spawn")  # no fork: this process runs threads
+        ours, theirs = context.Pipe()
+        helper = context.Process(
+            target=_bulk_insert_worker,
+            args=(self.path, self._busy_timeout_ms, theirs),
+            name="threadkit-sqlite-import",
+            daemon=True,
+        )
+        helper.start()
+        theirs.close()
+        try:
+            while (batch := batches.pop(0) if batches else sink.take()) not in _ENDS:
+                if ours.poll():  # the helper stopped at an earlier batch
+                    raise ours.recv()
+                threads, items = batch
+                ours.send((_thread_params(project, threads), _item_params(project, items)))
+            ours.send("commit" if batch is _COMMIT else "rollback")
+            if batch is _COMMIT and (failure := ours.recv()) is not None:
+                raise failure
+        except EOFError:
+            raise StoreUnavailable("the import's helper process exited") from None
+        finally:
+            helper.join(timeout=30)
+            if helper.is_alive():
+                helper.kill()
+            ours.close()
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -677,43 +716,120 @@ class SQLiteStore(ThreadStore):
         return rows, has_more
 
 
+_COMMIT = object()
+_ROLLBACK = object()
+_ENDS = (_COMMIT, _ROLLBACK)
+
+
+class _SQLiteImport(BulkImport):
+    """Batches handed from the event loop to the writer thread (two at most in flight)."""
+
+    def __init__(self) -> None:
+        self.batches: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self.failed: BaseException | None = None
+        self.ended = False  # the writer has taken the caller's last message
+
+    def take(self) -> Any:
+        """The next message, on the writer's side."""
+        message = self.batches.get()
+        self.ended = message in _ENDS
+        return message
+
+    async def add(self, threads: Sequence[ThreadRow], items: Sequence[ItemRow]) -> None:
+        if self.failed is not None:
+            raise self.failed
+        await self.put((threads, items))
+
+    async def put(self, message: Any) -> None:
+        try:
+            self.batches.put_nowait(message)
+        except queue.Full:
+            await asyncio.to_thread(self.batches.put, message)
+
+
 def _statements(script: str) -> list[str]:
     """Split a migration file into statements (they contain no semicolons in strings)."""
     lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-def _insert_unique(
-    conn: sqlite3.Connection,
-    sql: str,
-    params: list[tuple[Any, ...]],
-    project: str,
-    table: str,
-    rows: Sequence[ThreadRow | ItemRow],
-) -> None:
+_INSERT = {
+    "threads": "INSERT INTO threads (project, id, user_id, created_us, title, status, extra)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "items": "INSERT INTO items (project, thread_id, id, created_us, shape, rest_type, payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+}
+_ID_AT = {"threads": 1, "items": 2}  # where the id sits in a row of parameters
+
+
+def _thread_params(project: str, threads: Sequence[ThreadRow]) -> list[tuple[Any, ...]]:
+    return [
+        (project, t.id, t.user, t.created_us, t.title, dump_json(t.status), dump_json(t.extra))
+        for t in threads
+    ]
+
+
+def _item_params(project: str, items: Sequence[ItemRow]) -> list[tuple[Any, ...]]:
+    return [
+        (project, r.thread_id, r.id, r.created_us, r.shape, r.rest_type, r.payload) for r in items
+    ]
+
+
+def _insert_unique(conn: sqlite3.Connection, table: str, params: list[tuple[Any, ...]]) -> None:
     """``executemany`` that turns a unique-id violation into ``DuplicateId`` naming the id."""
+    if not params:
+        return
     conn.execute("SAVEPOINT insert_unique")
     try:
-        conn.executemany(sql, params)
+        conn.executemany(_INSERT[table], params)
     except sqlite3.IntegrityError as exc:
         conn.execute("ROLLBACK TO insert_unique")
         conn.execute("RELEASE insert_unique")
-        raise DuplicateId(table.rstrip("s"), _first_taken(conn, project, table, rows)) from exc
+        raise DuplicateId(table.rstrip("s"), _first_taken(conn, table, params)) from exc
     conn.execute("RELEASE insert_unique")
 
 
-def _first_taken(
-    conn: sqlite3.Connection, project: str, table: str, rows: Sequence[ThreadRow | ItemRow]
-) -> str:
-    """The first id of ``rows`` already stored, or repeated among ``rows``."""
+def _first_taken(conn: sqlite3.Connection, table: str, params: list[tuple[Any, ...]]) -> str:
+    """The first id of ``params`` already stored, or repeated among them."""
+    at = _ID_AT[table]
     seen: set[str] = set()
-    for row in rows:
-        if row.id in seen:
-            return row.id
-        seen.add(row.id)
+    for row in params:
+        project, row_id = row[0], row[at]
+        if row_id in seen:
+            return row_id
+        seen.add(row_id)
         found = conn.execute(
-            f"SELECT 1 FROM {table} WHERE project = ? AND id = ?", (project, row.id)
+            f"SELECT 1 FROM {table} WHERE project = ? AND id = ?", (project, row_id)
         ).fetchone()
         if found is not None:
-            return row.id
-    return rows[0].id if rows else ""
+            return row_id
+    return params[0][at]
+
+
+def _bulk_insert_worker(path: str, busy_timeout_ms: int, pipe: Connection) -> None:
+    """A helper process of ``SQLiteStore.bulk_import``: one transaction over the batches
+    it receives, committed on ``"commit"``. An error is sent back at once; the batches
+    still arriving are then read and dropped, so the sender never blocks."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
+        conn.execute("BEGIN IMMEDIATE")
+        while not isinstance(message := pipe.recv(), str):
+            threads, items = message
+            _insert_unique(conn, "threads", threads)
+            _insert_unique(conn, "items", items)
+        if message == "commit":
+            conn.execute("COMMIT")
+            pipe.send(None)
+        else:
+            conn.execute("ROLLBACK")
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        pipe.send(exc)
+        while not isinstance(pipe.recv(), str):
+            pass
+    finally:
+        conn.close()

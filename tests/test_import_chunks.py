@@ -1,0 +1,114 @@
+"""Imports of many chunks: parsed in a second process, stored batch by batch in one
+transaction. Every failure, wherever it sits in the file, still stores nothing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import with_store
+from tests.helpers import all_item_types, assistant_message, thread
+from threadkit.services.transfer import Importer, ImportFailed, export_lines
+from threadkit.stores.base import ThreadStore
+
+Database = tuple[str, str]
+CHUNK = 4  # lines per chunk: the files below span several chunks
+
+
+def lines_of(objects: list[dict[str, Any]]) -> list[bytes]:
+    return [orjson.dumps(o) for o in objects]
+
+
+def threads_with_items(count: int) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for n in range(count):
+        t = thread(created_at=1_700_000_000 + n)
+        objects += [t, *all_item_types(t["id"])]
+    return objects
+
+
+async def exported(store: ThreadStore, project: str) -> list[bytes]:
+    return [line.rstrip(b"\n") async for line in export_lines(store, project)]
+
+
+def test_a_many_chunk_import_stores_every_line_in_order(database: Database) -> None:
+    project = f"proj_{uuid.uuid4().hex[:8]}"
+    objects = threads_with_items(5)  # 5 x 7 lines: 9 chunks
+
+    async def work(store: ThreadStore) -> list[bytes]:
+        result = await Importer(store, project, chunk_lines=CHUNK).run(lines_of(objects))
+        assert (result.threads, result.items) == (5, 30)
+        return await exported(store, project)
+
+    assert with_store(database[1], work) == lines_of(objects)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "line", "reason"),
+    [
+        ("bad_json", 33, "not valid JSON"),
+        ("bad_field", 33, "created_at"),
+        ("unknown_thread", 33, "cthr_nowhere"),
+        ("repeated_id", 33, "already appears on line 2"),
+        ("stored_id", 33, "already exists"),
+    ],
+)
+def test_a_bad_line_in_a_late_chunk_stores_nothing(
+    database: Database, spoil: str, line: int, reason: str
+) -> None:
+    project = f"proj_{uuid.uuid4().hex[:8]}"
+    stored = thread()
+    objects = threads_with_items(5)  # lines 1-35; line 33 is spoiled below
+    first_item = objects[1]
+    replacements: dict[str, Any] = {
+        "bad_json": b'{"object": "chatkit.thread_item", ',
+        "bad_field": {**objects[32], "created_at": "soon"},
+        "unknown_thread": assistant_message("cthr_nowhere"),
+        "repeated_id": {**objects[32], "id": first_item["id"]},
+        "stored_id": {**objects[32], "id": stored["id"], "object": "chatkit.thread"}
+        | {k: stored[k] for k in ("status", "title", "user", "created_at")},
+    }
+    lines = lines_of(objects)
+    spoiled = replacements[spoil]
+    lines[line - 1] = spoiled if isinstance(spoiled, bytes) else orjson.dumps(spoiled)
+
+    async def work(store: ThreadStore) -> tuple[list[bytes], list[bytes]]:
+        await Importer(store, project).run(lines_of([stored]))
+        before = await exported(store, project)
+        with pytest.raises(ImportFailed) as caught:
+            await Importer(store, project, chunk_lines=CHUNK).run(lines)
+        assert caught.value.line == line, caught.value
+        assert reason in caught.value.reason, caught.value
+        for t in objects[::7]:  # not one thread of the file, from any chunk
+            assert await store.get_thread(project, t["id"]) is None
+        # the store is usable at once, and the fixed file goes in whole
+        fixed = lines_of(objects)
+        await Importer(store, project, chunk_lines=CHUNK).run(fixed)
+        return before, await exported(store, project)
+
+    before, after = with_store(database[1], work)
+    assert before == lines_of([stored])
+    assert sorted(after) == sorted(before + lines_of(objects))
+
+
+def test_items_may_follow_threads_from_earlier_chunks_or_stored_ones(database: Database) -> None:
+    project = f"proj_{uuid.uuid4().hex[:8]}"
+    old = thread(created_at=1_600_000_000)
+    new = thread(created_at=1_700_000_000)
+    later = [
+        new,
+        *(assistant_message(new["id"], created_at=1_700_000_000 + n) for n in range(6)),
+        *(assistant_message(old["id"], created_at=1_600_000_000 + n) for n in range(6)),
+    ]
+
+    async def work(store: ThreadStore) -> list[bytes]:
+        await Importer(store, project).run(lines_of([old]))
+        await Importer(store, project, chunk_lines=CHUNK).run(lines_of(later))
+        return await exported(store, project)
+
+    old_items = [o for o in later if o.get("thread_id") == old["id"]]
+    new_items = [o for o in later if o.get("thread_id") == new["id"]]
+    assert with_store(database[1], work) == lines_of([old, *old_items, new, *new_items])
