@@ -6,8 +6,13 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from threadkit.stores import migrations
+from threadkit.stores.base import StoreUnavailable, ThreadRow
 from threadkit.stores.sqlite import WRITER_CACHE_MIB, SQLiteStore, _statements
+
+ACTIVE = {"type": "active"}
 
 
 def test_connections_are_durable(tmp_path: Path) -> None:
@@ -39,6 +44,27 @@ def test_readers_get_the_configured_cache_and_the_writer_a_small_one(tmp_path: P
             await store.close()
 
     assert asyncio.run(check()) == (64 * 1024, WRITER_CACHE_MIB * 1024)
+
+
+def test_a_write_lock_held_too_long_elsewhere_is_store_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    store = SQLiteStore(f"sqlite:///{path}", busy_timeout_ms=200)
+
+    async def check() -> None:
+        await store.open()
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # as a long import in another process does
+            with pytest.raises(StoreUnavailable):
+                await store.import_rows("p", [ThreadRow("cthr_1", "u", 1, "t", ACTIVE)], [])
+            other.execute("ROLLBACK")
+            await store.import_rows("p", [ThreadRow("cthr_1", "u", 1, "t", ACTIVE)], [])
+            assert await store.get_thread("p", "cthr_1") is not None
+        finally:
+            other.close()
+            await store.close()
+
+    asyncio.run(check())
 
 
 def test_an_old_file_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:

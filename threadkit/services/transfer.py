@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import aclosing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -70,10 +70,10 @@ def _parse_line(number: int, raw: bytes) -> dict[str, Any]:
 
 @contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector: an import keeps every parsed row alive until the
-    single transaction, and the collector would scan them over and over (it more than
-    doubled the parsing time of a million items). Rows hold no cycles; reference
-    counting still frees everything else as usual."""
+    """Pause Python's cycle collector: an import keeps every id it has seen alive (and
+    every row, for a store that stores them at the end), and the collector would scan
+    them over and over (it more than doubled the parsing time of a million items).
+    They hold no cycles; reference counting still frees everything else as usual."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -161,12 +161,9 @@ class Importer:
         threads = items = 0
         try:
             with _cyclic_gc_paused():
-                async with (
-                    self.store.bulk_import(self.project) as sink,
-                    aclosing(self._parsed(lines, progress)) as chunks,
-                ):
-                    async for parsed in chunks:
-                        batch_threads, batch_items = await self._accept(parsed)
+                async with self.store.bulk_import(self.project) as sink:
+                    for chunk in _chunks(lines, progress, self.chunk_lines):
+                        batch_threads, batch_items = await self._accept(_parse_chunk(*chunk))
                         await sink.add(batch_threads, batch_items)
                         threads += len(batch_threads)
                         items += len(batch_items)
@@ -176,12 +173,6 @@ class Importer:
                 line, f"{exc.kind} id '{exc.value}' already exists in project '{self.project}'"
             ) from None
         return ImportResult(threads, items)
-
-    async def _parsed(
-        self, lines: Iterable[bytes], progress: Callable[[int], None] | None
-    ) -> AsyncIterator[list[Parsed]]:
-        for chunk in _chunks(lines, progress, self.chunk_lines):
-            yield _parse_chunk(*chunk)
 
     async def _accept(self, parsed: list[Parsed]) -> tuple[list[ThreadRow], list[ItemRow]]:
         """The checks that need the whole file or the store: ids unique in the file, and

@@ -127,7 +127,12 @@ class SQLiteStore(ThreadStore):
             self._writer = ThreadPoolExecutor(
                 1, thread_name_prefix="threadkit-sqlite-writer", initializer=self._mark_writer
             )
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+        except sqlite3.OperationalError as exc:
+            if (unavailable := _unavailable(exc)) is None:
+                raise
+            raise unavailable from exc
 
     def _mark_writer(self) -> None:
         self._local.writer = True
@@ -541,7 +546,7 @@ class SQLiteStore(ThreadStore):
             else:
                 self._import_in_helper(project, sink, [first, second])
         except BaseException as exc:
-            sink.failed = exc
+            sink.failed = (isinstance(exc, sqlite3.OperationalError) and _unavailable(exc)) or exc
             while not sink.ended:
                 sink.take()  # the caller finds out at its next add(); until then, unblocked
             raise
@@ -745,6 +750,14 @@ class _SQLiteImport(BulkImport):
             self.batches.put_nowait(message)
         except queue.Full:
             await asyncio.to_thread(self.batches.put, message)
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> StoreUnavailable | None:
+    """Another process (an import, say) held the write lock past the busy timeout: the
+    database is unavailable for now, not broken. ``None`` for every other error."""
+    if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+        return None
+    return StoreUnavailable(f"the SQLite database is busy: {exc}")
 
 
 def _statements(script: str) -> list[str]:
