@@ -54,6 +54,7 @@ def test_a_many_chunk_import_stores_every_line_in_order(database: Database) -> N
         ("unknown_thread", 33, "cthr_nowhere"),
         ("repeated_id", 33, "already appears on line 2"),
         ("stored_id", 33, "already exists"),
+        ("stored_id", 5, "already exists"),  # the helper fails while batches still come
     ],
 )
 def test_a_bad_line_in_a_late_chunk_stores_nothing(
@@ -61,14 +62,14 @@ def test_a_bad_line_in_a_late_chunk_stores_nothing(
 ) -> None:
     project = f"proj_{uuid.uuid4().hex[:8]}"
     stored = thread()
-    objects = threads_with_items(5)  # lines 1-35; line 33 is spoiled below
-    first_item = objects[1]
+    objects = threads_with_items(5)  # lines 1-35; line `line` is spoiled below
+    first_item, spoilt = objects[1], objects[line - 1]
     replacements: dict[str, Any] = {
         "bad_json": b'{"object": "chatkit.thread_item", ',
-        "bad_field": {**objects[32], "created_at": "soon"},
+        "bad_field": {**spoilt, "created_at": "soon"},
         "unknown_thread": assistant_message("cthr_nowhere"),
-        "repeated_id": {**objects[32], "id": first_item["id"]},
-        "stored_id": {**objects[32], "id": stored["id"], "object": "chatkit.thread"}
+        "repeated_id": {**spoilt, "id": first_item["id"]},
+        "stored_id": {**spoilt, "id": stored["id"], "object": "chatkit.thread"}
         | {k: stored[k] for k in ("status", "title", "user", "created_at")},
     }
     lines = lines_of(objects)

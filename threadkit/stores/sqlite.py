@@ -591,6 +591,9 @@ class SQLiteStore(ThreadStore):
         except EOFError:
             raise StoreUnavailable("the import's helper process exited") from None
         finally:
+            if helper.is_alive():  # it stopped at an error and waits to be told to end
+                with contextlib.suppress(OSError):
+                    ours.send("rollback")
             helper.join(timeout=30)
             if helper.is_alive():
                 helper.kill()
