@@ -110,13 +110,9 @@ class SQLiteStore(ThreadStore):
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
             writer = getattr(self._local, "writer", False)
             cache_mib = min(self.cache_mib, WRITER_CACHE_MIB) if writer else self.cache_mib
-            conn.execute(f"PRAGMA cache_size = {-int(cache_mib) * 1024}")
+            conn = _connect(self.path, self._busy_timeout_ms, cache_mib * 1024)
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -822,15 +818,23 @@ def _first_taken(conn: sqlite3.Connection, table: str, params: list[tuple[Any, .
     return params[0][at]
 
 
+def _connect(path: str, busy_timeout_ms: int, cache_kib: int) -> sqlite3.Connection:
+    """A connection as every threadkit connection is: autocommit (transactions are
+    explicit), WAL, synchronous=FULL (a commit survives a power cut)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA cache_size = {-int(cache_kib)}")
+    return conn
+
+
 def _bulk_insert_worker(path: str, busy_timeout_ms: int, pipe: Connection) -> None:
     """A helper process of ``SQLiteStore.bulk_import``: one transaction over the batches
     it receives, committed on ``"commit"``. An error is sent back at once; the batches
     still arriving are then read and dropped, so the sender never blocks."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = _connect(path, busy_timeout_ms, IMPORT_CACHE_KIB)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
         conn.execute("BEGIN IMMEDIATE")
         while not isinstance(message := pipe.recv(), str):
             threads, items = message
