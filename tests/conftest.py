@@ -36,6 +36,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "THREADKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+#: the migration files, read from the source tree (what the stores should apply)
+MIGRATIONS = Path(__file__).resolve().parent.parent / "threadkit" / "stores" / "migrations"
 BACKENDS = ["sqlite", "postgres"]
 
 

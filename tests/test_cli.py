@@ -10,7 +10,7 @@ import openai
 import orjson
 import pytest
 
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import MIGRATIONS, Server, start_server, stop_server
 from tests.helpers import all_item_types, assistant_message, thread
 
 
@@ -27,6 +27,18 @@ def write_jsonl(path: Path, objects: list[dict]) -> bytes:
     data = b"".join(orjson.dumps(o) + b"\n" for o in objects)
     path.write_bytes(data)
     return data
+
+
+def test_migrate_reports_what_it_applied(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'new.db'}"
+    files = sorted(p.stem for p in MIGRATIONS.joinpath("sqlite").glob("*.sql"))
+    first = threadkit("migrate", "--db", db).stdout.splitlines()
+    assert first == [
+        f"sqlite: applied {', '.join(files)}",
+        f"sqlite schema is up to date (version {len(files)})",
+    ]
+    again = threadkit("migrate", "--db", db).stdout.splitlines()
+    assert again == [f"sqlite schema is up to date (version {len(files)})"]
 
 
 def test_keys_create_list_revoke(server: Server, project: str) -> None:

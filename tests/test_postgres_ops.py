@@ -28,6 +28,7 @@ import pytest
 from tests import helpers
 from tests.conftest import (
     IN_CI,
+    MIGRATIONS,
     Server,
     create_postgres_database,
     drop_postgres_database,
@@ -597,6 +598,10 @@ def test_concurrent_migrations_apply_each_version_once(pg_url: str) -> None:
 
     latest = migrations.latest_version("postgres")
     assert run(recorded()) == list(range(1, latest + 1))
+    files = sorted(p.stem for p in MIGRATIONS.joinpath("postgres").glob("*.sql"))
+    reports = [[line for line in out.splitlines() if "applied" in line] for out in outputs]
+    assert sorted(reports) == [[], [], [], [f"postgres: applied {', '.join(files)}"]]
+    assert all(f"schema is up to date (version {len(files)})" in out for out in outputs)
 
 
 def test_an_old_database_is_upgraded_and_keeps_its_data(pg_url: str) -> None:

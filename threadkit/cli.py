@@ -168,11 +168,13 @@ def serve(
 def migrate(db: str | None) -> None:
     """Create or upgrade the database schema, then exit."""
 
-    async def work(store: ThreadStore) -> str:
-        return store.backend
+    async def work(store: ThreadStore) -> tuple[ThreadStore, int]:
+        return store, await store.schema_version()
 
-    backend = _with_store(db, work)
-    click.echo(f"{backend} schema is up to date")
+    store, version = _with_store(db, work)
+    if store.migrations_applied:
+        click.echo(f"{store.backend}: applied {', '.join(store.migrations_applied)}")
+    click.echo(f"{store.backend} schema is up to date (version {version})")
 
 
 @main.group()

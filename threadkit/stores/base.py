@@ -267,6 +267,10 @@ class ThreadStore(Store[Any], abc.ABC):
     #: short name of the backend, e.g. ``"sqlite"``
     backend: str = ""
 
+    #: the migrations this store has applied (``"0003_list_indexes"``), oldest first;
+    #: empty when the schema was already current
+    migrations_applied: tuple[str, ...] = ()
+
     # -- lifecycle --
 
     @abc.abstractmethod
@@ -276,6 +280,10 @@ class ThreadStore(Store[Any], abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release connections."""
+
+    @abc.abstractmethod
+    async def schema_version(self) -> int:
+        """The schema version recorded in the database (0 for an empty one)."""
 
     # -- threads (project-scoped) --
 

@@ -586,6 +586,7 @@ class PostgresStore(ThreadStore):
             raise _unavailable(exc) from exc
         except asyncpg.PostgresError as exc:  # no such database, authentication failed, ...
             raise ValueError(f"cannot connect to PostgreSQL: {exc}") from exc
+        applied: list[str] = []
         try:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *_MIGRATION_LOCK)
@@ -608,11 +609,13 @@ class PostgresStore(ThreadStore):
                         step.name,
                     )
                     version = step.version
-                return version
+                    applied.append(step.label)
         except _UNAVAILABLE as exc:
             raise _unavailable(exc) from exc
         finally:
             await _close(conn, self.connect_timeout)
+        self.migrations_applied += tuple(applied)
+        return version
 
     async def schema_version(self) -> int:
         """The recorded schema version (0 for an empty database)."""

@@ -168,9 +168,16 @@ class SQLiteStore(ThreadStore):
                     (step.version, step.name),
                 )
                 version = step.version
+                applied.append(step.label)
             return version
 
-        return self._transaction(run)
+        applied: list[str] = []
+        version = self._transaction(run)
+        self.migrations_applied += tuple(applied)
+        return version
+
+    async def schema_version(self) -> int:
+        return self.schema_version_sync()
 
     def schema_version_sync(self) -> int:
         try:

@@ -17,6 +17,11 @@ class Migration:
     name: str
     sql: str
 
+    @property
+    def label(self) -> str:
+        """The file's name without ``.sql``: ``0003_list_indexes``."""
+        return f"{self.version:04d}_{self.name}"
+
 
 def load(dialect: str) -> list[Migration]:
     """The migrations of ``dialect`` (``"sqlite"`` or ``"postgres"``), in version order."""
