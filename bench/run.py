@@ -810,7 +810,9 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
                 out.write(item.payload.encode() + b"\n")
     size = source.stat().st_size
     db = f"sqlite:///{work / 'import.db'}"
-    subprocess.run([PYTHON, "-m", "threadkit", "migrate", "--db", db], check=True)
+    subprocess.run(
+        [PYTHON, "-m", "threadkit", "migrate", "--db", db], check=True, capture_output=True
+    )
     started = time.perf_counter()
     done = subprocess.run(
         [PYTHON, "-m", "threadkit", "import", str(source), "--db", db, "--project", "bench"],
