@@ -150,6 +150,7 @@ class SQLiteStore(ThreadStore):
         """Apply pending migrations; returns the schema version. Safe across processes:
         ``BEGIN IMMEDIATE`` takes the write lock before the version is read."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        applied: list[str] = []
 
         def run(conn: sqlite3.Connection) -> int:
             conn.execute(
@@ -171,7 +172,6 @@ class SQLiteStore(ThreadStore):
                 applied.append(step.label)
             return version
 
-        applied: list[str] = []
         version = self._transaction(run)
         self.migrations_applied += tuple(applied)
         return version
