@@ -113,3 +113,29 @@ def test_items_may_follow_threads_from_earlier_chunks_or_stored_ones(database: D
     old_items = [o for o in later if o.get("thread_id") == old["id"]]
     new_items = [o for o in later if o.get("thread_id") == new["id"]]
     assert with_store(database[1], work) == lines_of([old, *old_items, new, *new_items])
+
+
+def test_a_stored_id_early_in_a_long_file_stores_nothing(database: Database) -> None:
+    """The insert of an early batch fails while hundreds of batches are still to come
+    (on SQLite: the helper process stops and the importer hears of it before the end)."""
+    project = f"proj_{uuid.uuid4().hex[:8]}"
+    stored = thread()
+    objects = threads_with_items(300)  # 2,100 lines: 525 chunks
+    clash = {**objects[4], "id": stored["id"], "object": "chatkit.thread"} | {
+        k: stored[k] for k in ("status", "title", "user", "created_at")
+    }
+    lines = lines_of(objects)
+    lines[4] = orjson.dumps(clash)
+
+    async def work(store: ThreadStore) -> int:
+        await Importer(store, project).run(lines_of([stored]))
+        with pytest.raises(ImportFailed) as caught:
+            await Importer(store, project, chunk_lines=CHUNK).run(lines)
+        assert caught.value.line == 5, caught.value
+        assert "already exists" in caught.value.reason, caught.value
+        for t in objects[::7]:
+            assert await store.get_thread(project, t["id"]) is None
+        result = await Importer(store, project, chunk_lines=CHUNK).run(lines_of(objects))
+        return result.threads
+
+    assert with_store(database[1], work) == 300
