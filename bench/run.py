@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import mmap
 import os
 import random
 import shutil
@@ -111,12 +112,28 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return now, peak
 
 
+def disk_read_mb(pid: int) -> float:
+    """MiB a process has read from storage so far (not from the OS page cache)."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("read_bytes:"):
+                return int(line.split()[1]) / 2**20
+    except FileNotFoundError:
+        pass
+    return 0.0
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     idle = values[3] + values[4]
     total = sum(values[:8])
     return (total - idle) / TICK, total / TICK
+
+
+def pinned(command: list[str], cpus: str | None) -> list[str]:
+    """``command`` run on the given CPUs only (all of them when ``cpus`` is None)."""
+    return ["taskset", "-c", cpus, *command] if cpus else command
 
 
 @dataclass
@@ -128,6 +145,8 @@ class Server:
     port: int
     ready_path: str
     env: dict[str, str] = field(default_factory=dict)
+    #: CPUs the server may run on (``taskset -c`` list), None for all
+    cpus: str | None = None
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
@@ -138,7 +157,7 @@ class Server:
     def start(self, logs: Path) -> None:
         self.log = logs / f"{self.name}.log"
         self.process = subprocess.Popen(
-            self.command,
+            pinned(self.command, self.cpus),
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.env},
@@ -179,6 +198,9 @@ class Server:
     def cpu(self) -> float:
         return sum(cpu_seconds(p) for p in self.workers())
 
+    def disk_read_mb(self) -> float:
+        return sum(disk_read_mb(p) for p in self.workers())
+
     def peak_rss(self) -> list[float]:
         return [rss_mb(p)[1] for p in self.workers()]
 
@@ -202,7 +224,11 @@ class Server:
 
 
 def threadkit_server(
-    name: str, db: str, workers: int, extra_env: dict[str, str], engine: str = "granian"
+    name: str,
+    db: str,
+    workers: int,
+    extra_env: dict[str, str],
+    engine: str = "granian",
 ) -> Server:
     port = free_port()
     command = [PYTHON, "-m", "threadkit", "serve", "--db", db, "--port", str(port)]
@@ -234,42 +260,72 @@ def running(servers: list[Server]) -> Iterator[None]:
         shutil.rmtree(logs, ignore_errors=True)
 
 
-def prewarm(database_url: str) -> None:
-    """Read the database once, so the first rounds measure the server, not the disk.
-
-    SQLite: the file is read into the OS page cache. PostgreSQL: ``pg_prewarm`` loads the
-    thread and item tables and their indexes (into shared buffers, then the OS cache).
-    """
-    started = time.monotonic()
+def database_files(database_url: str) -> list[Path]:
+    """The files holding the benchmark's data: the SQLite file (and its WAL), or the
+    PostgreSQL segments of the thread and item tables and their indexes."""
     if database_url.startswith("sqlite:///"):
         path = Path(database_url.removeprefix("sqlite:///"))
-        size = 0
-        for part in (path, path.with_name(path.name + "-wal")):
-            if part.exists():
-                with part.open("rb", buffering=0) as f:
-                    while chunk := f.read(1 << 24):
-                        size += len(chunk)
-        print(f"prewarm: read {size / 2**30:.1f} GiB in {time.monotonic() - started:.1f} s")
-        return
+        return [p for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
     import asyncio
 
     import asyncpg
 
-    async def run() -> int:
+    async def run() -> tuple[str, list[str]]:
         conn = await asyncpg.connect(database_url)
         try:
-            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-            return await conn.fetchval(
-                "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c"
-                " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')"
+            folder = await conn.fetchval("SHOW data_directory")
+            rows = await conn.fetch(
+                "SELECT pg_relation_filepath(c.oid) AS path FROM pg_class c"
+                " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i', 't')"
                 " AND (c.relname IN ('threads', 'items') OR c.relname LIKE 'threads\\_%'"
                 " OR c.relname LIKE 'items\\_%')"
             )
+            return folder, [r["path"] for r in rows]
         finally:
             await conn.close()
 
-    blocks = asyncio.run(run())
-    print(f"prewarm: {blocks:,} PostgreSQL blocks in {time.monotonic() - started:.1f} s")
+    folder, relations = asyncio.run(run())
+    files: list[Path] = []
+    for relation in relations:
+        first = Path(folder) / relation
+        files += [first, *sorted(first.parent.glob(first.name + ".[0-9]*"))]  # 1 GiB segments
+    return [f for f in files if f.exists()]
+
+
+@contextlib.contextmanager
+def resident(database_url: str) -> Iterator[None]:
+    """Holds the database's files in memory while the benchmark runs, so that every
+    server is measured on data in memory and none on the disk.
+
+    Reading the files once is not enough on every machine: a kernel with proactive
+    reclaim (a DAMON ``pageout`` scheme, as on the machines of docs/performance.md)
+    drops page-cache pages nobody has touched for a while, and a scenario that comes
+    back to its pages after a few minutes of other scenarios then reads them from the
+    disk. The files are mapped here with ``MAP_POPULATE`` (which reads them in); that
+    scheme pages out only file pages no process maps, and the pages are the same ones
+    every server reads through the page cache.
+    """
+    started = time.monotonic()
+    maps: list[Any] = []
+    size = 0
+    try:
+        for path in database_files(database_url):
+            length = path.stat().st_size
+            if length == 0:
+                continue
+            with path.open("rb") as f:
+                flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+                maps.append(mmap.mmap(f.fileno(), length, flags=flags, prot=mmap.PROT_READ))
+            size += length
+        print(
+            f"resident: {size / 2**30:.1f} GiB in {len(maps)} files, mapped in"
+            f" {time.monotonic() - started:.1f} s",
+            flush=True,
+        )
+        yield
+    finally:
+        for m in maps:
+            m.close()
 
 
 # --- wrk ------------------------------------------------------------------------------------
@@ -285,6 +341,8 @@ class Result:
     wrk_cores: float
     server_cores: float
     machine_cores: float
+    #: MiB the server read from storage during the run (page cache misses of the OS)
+    server_disk_mb: float = 0.0
 
     @classmethod
     def median(cls, results: list[Result]) -> Result:
@@ -300,6 +358,7 @@ class Result:
             wrk_cores=med("wrk_cores"),
             server_cores=med("server_cores"),
             machine_cores=med("machine_cores"),
+            server_disk_mb=med("server_disk_mb"),
         )
 
 
@@ -311,6 +370,7 @@ def wrk(
     duration: float,
     connections: int = 64,
     threads: int = 1,
+    cpus: str | None = None,
 ) -> Result:
     """One wrk run; CPU use of wrk, of the server's workers and of the whole machine."""
     env = {**os.environ, "BENCH_REQUESTS": str(requests_file), "BENCH_KEY": key or ""}
@@ -324,8 +384,11 @@ def wrk(
     ]
     command += ["-s", str(LUA), server.url]
     server_before = server.cpu()
+    disk_before = server.disk_read_mb()
     busy_before, total_before = machine_busy()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process = subprocess.Popen(
+        pinned(command, cpus), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     out, err = process.communicate()
     busy_after, total_after = machine_busy()
     wall = duration
@@ -346,6 +409,7 @@ def wrk(
         requests=data["requests"],
         wrk_cores=wrk_cpu / wall,
         server_cores=(server.cpu() - server_before) / wall,
+        server_disk_mb=server.disk_read_mb() - disk_before,
         machine_cores=(busy_after - busy_before)
         / max(1e-9, (total_after - total_before))
         * (os.cpu_count() or 1),
@@ -455,11 +519,13 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
     servers["tk-small-1w"] = threadkit_server(
         "tk-small-1w", small_meta["database_url"], 1, env, args.engine
     )
+    server_cpus, wrk_cpus = args.pin.split(":") if args.pin else (None, None)
+    for server in servers.values():
+        server.cpus = server_cpus
     results: dict[str, list[Result]] = {}
-    prewarm(db)
-    prewarm(small_meta["database_url"])
     wanted = set(args.scenarios.split(",")) if args.scenarios else None
-    with running(list(servers.values())):
+    small_db = small_meta["database_url"]
+    with resident(db), resident(small_db), running(list(servers.values())):
         protocol = has_protocol(servers[f"tk-{first}w"])
         scenarios = [s for s in full_files if s != "protocol_get" or protocol]
         small_scenarios = ["retrieve", "list_first", "items_short"]
@@ -486,14 +552,16 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
             for server_name, scenario, path, key in plan:
                 # Each measurement follows a warm-up of the same scenario: what is measured
                 # is its steady state, not the page cache the previous scenario left.
-                wrk(servers[server_name], path, key=key, duration=args.warmup)
-                result = wrk(servers[server_name], path, key=key, duration=args.duration)
+                server = servers[server_name]
+                wrk(server, path, key=key, duration=args.warmup, cpus=wrk_cpus)
+                result = wrk(server, path, key=key, duration=args.duration, cpus=wrk_cpus)
                 results.setdefault(f"{server_name}/{scenario}", []).append(result)
                 print(
                     f"  {server_name:12} {scenario:18} {result.rps:9.0f} req/s"
                     f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
                     f"  errors {result.errors}  wrk {result.wrk_cores:.2f} cores"
-                    f"  server {result.server_cores:.2f} cores",
+                    f"  server {result.server_cores:.2f} cores"
+                    f"  disk {result.server_disk_mb:.0f} MiB",
                     flush=True,
                 )
         memory = {name: s.peak_rss() for name, s in servers.items()}
@@ -539,8 +607,8 @@ def load_report(
         " app on uvicorn (ref) with the same number of workers",
         "",
         "| server | scenario | req/s | ratio | p50 ms | ratio | p99 ms | p99/p50 | errors |"
-        " wrk cores | server cores |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        " wrk cores | server cores | disk MiB |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for key, r in summary.items():
         server_name, scenario = key.split("/")
@@ -549,7 +617,7 @@ def load_report(
             f"| {server_name} | {scenario} | {r.rps:,.0f} | {ratio(results[key], ref, 'rps'):.2f}"
             f" | {r.p50_ms:.2f} | {ratio(results[key], ref, 'p50_ms'):.2f} | {r.p99_ms:.2f} |"
             f" {r.p99_ms / r.p50_ms:.1f} | {r.errors} | {r.wrk_cores:.2f} |"
-            f" {r.server_cores:.2f} |"
+            f" {r.server_cores:.2f} | {r.server_disk_mb:.0f} |"
         )
     lines += ["", "| process | peak RSS per worker (MiB) |", "| --- | --- |"]
     for name, values in memory.items():
@@ -634,7 +702,6 @@ def cmd_soak(args: argparse.Namespace) -> dict[str, Any]:
     if args.sqlite_cache_mib is not None:
         env["THREADKIT_SQLITE_CACHE_MIB"] = str(args.sqlite_cache_mib)
     server = threadkit_server("tk-soak", meta["database_url"], args.workers, env)
-    prewarm(meta["database_url"])
     mix = {
         "retrieve": 50,
         "list_first": 15,
@@ -651,7 +718,7 @@ def cmd_soak(args: argparse.Namespace) -> dict[str, Any]:
             pool = files[name].read_text().splitlines()
             lines += rng.choices(pool, k=weight * 200)
     samples_rss: list[tuple[float, list[float]]] = []
-    with running([server]):
+    with resident(meta["database_url"]), running([server]):
         if has_protocol(server):
             pool = files["protocol_get"].read_text().splitlines()
             lines += rng.choices(pool, k=10 * 200)
@@ -752,7 +819,7 @@ def cmd_sse(args: argparse.Namespace) -> dict[str, Any]:
         return {"content": content, "attachments": [], "inference_options": {}}
 
     timings: list[float] = []
-    with running([server]):
+    with resident(meta["database_url"]), running([server]):
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         create = {"type": "threads.create", "params": {"input": user_input("Hello!")}}
         first_event_ms(conn, orjson.dumps(create), headers)
@@ -884,6 +951,13 @@ def main() -> None:
         default=None,
         help="comma-separated subset of threadkit's scenarios (for quick checks; the"
         " full table and its target checks need all of them)",
+    )
+    load.add_argument(
+        "--pin",
+        default=None,
+        metavar="SERVER_CPUS:WRK_CPUS",
+        help="run every server on SERVER_CPUS and wrk on WRK_CPUS (taskset lists, e.g."
+        " 0:1), so the scheduler cannot move them onto each other's cores",
     )
     load.add_argument(
         "--engine",
