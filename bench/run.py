@@ -224,11 +224,7 @@ class Server:
 
 
 def threadkit_server(
-    name: str,
-    db: str,
-    workers: int,
-    extra_env: dict[str, str],
-    engine: str = "granian",
+    name: str, db: str, workers: int, extra_env: dict[str, str], engine: str = "granian"
 ) -> Server:
     port = free_port()
     command = [PYTHON, "-m", "threadkit", "serve", "--db", db, "--port", str(port)]
@@ -341,7 +337,8 @@ class Result:
     wrk_cores: float
     server_cores: float
     machine_cores: float
-    #: MiB the server read from storage during the run (page cache misses of the OS)
+    #: MiB the server's own processes read from storage during the run (page cache misses
+    #: of the OS; a PostgreSQL server's reads are the database's processes', not counted)
     server_disk_mb: float = 0.0
 
     @classmethod
