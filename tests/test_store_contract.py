@@ -478,6 +478,43 @@ def test_import_is_all_or_nothing_and_names_the_first_taken_id(database: Databas
     on(database, work)
 
 
+@pytest.mark.parametrize("at", [0, 57, 99])
+def test_a_taken_id_inside_a_later_batch_is_named_and_nothing_is_stored(
+    database: Database, at: int
+) -> None:
+    """Batches of a bulk import, the taken id at the start, middle or end of the
+    third one's items (on SQLite those batches go through the helper process)."""
+
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        stored = thread_row()
+        stored_item = rest_item(stored.id)
+        await store.import_rows(project, [stored], [stored_item])
+        batches = []
+        for _ in range(4):
+            t = thread_row()
+            batches.append((t, [rest_item(t.id) for _ in range(100)]))
+        clashing = batches[2][1][at]
+        batches[2][1][at] = rest_item(clashing.thread_id, id=stored_item.id)
+        with pytest.raises(DuplicateId) as caught:
+            async with store.bulk_import(project) as sink:
+                for t, items in batches:
+                    await sink.add([t], items)
+        assert (caught.value.kind, caught.value.value) == ("item", stored_item.id)
+        for t, items in batches:
+            assert await store.get_thread(project, t.id) is None
+            assert await store.get_item(project, t.id, items[0].id) is None
+        assert await store.get_item(project, stored.id, stored_item.id) == stored_item
+        # and the store takes the repaired batches at once
+        batches[2][1][at] = clashing
+        async with store.bulk_import(project) as sink:
+            for t, items in batches:
+                await sink.add([t], items)
+        assert await store.get_item(project, clashing.thread_id, clashing.id) == clashing
+
+    on(database, work)
+
+
 def test_upsert_thread_refuses_another_users_thread(database: Database) -> None:
     async def work(store: ThreadStore) -> None:
         project = new_id("proj")
