@@ -516,6 +516,10 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
     servers["tk-small-1w"] = threadkit_server(
         "tk-small-1w", small_meta["database_url"], 1, env, args.engine
     )
+    if args.variant:
+        setting, _, value = args.variant.partition("=")
+        name = f"tk-variant-{first}w"
+        servers[name] = threadkit_server(name, db, first, {**env, setting: value}, args.engine)
     server_cpus, wrk_cpus = args.pin.split(":") if args.pin else (None, None)
     for server in servers.values():
         server.cpus = server_cpus
@@ -544,6 +548,8 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
                     # Right after the same scenario on the full set: the 1M vs 1k ratio
                     # then compares runs a few seconds apart, not a minute.
                     plan.append(("tk-small-1w", s, small_files[s], small_meta["key"]))
+                if w == first and args.variant:
+                    plan.append((f"tk-variant-{w}w", s, full_files[s], full_meta["key"]))
         for r in range(args.rounds):
             print(f"round {r + 1}/{args.rounds}", flush=True)
             for server_name, scenario, path, key in plan:
@@ -685,6 +691,17 @@ def load_report(
     for label, value, bound, op in checks:
         met = value >= bound if op == ">=" else value <= bound
         lines.append(f"- {label}: {value:.2f} (target {op} {bound}) {'met' if met else 'NOT met'}")
+    if args.variant:
+        variant = f"tk-variant-{first}w"
+        lines += ["", f"{variant} ({args.variant}) vs {w1}, medians of per-round ratios:"]
+        for key in results:
+            name, scenario = key.split("/")
+            if name == variant and f"{w1}/{scenario}" in results:
+                base = results[f"{w1}/{scenario}"]
+                lines.append(
+                    f"- {scenario}: req/s {ratio(results[key], base, 'rps'):.2f},"
+                    f" p50 {ratio(results[key], base, 'p50_ms'):.2f}"
+                )
     return "\n".join(lines)
 
 
@@ -955,6 +972,13 @@ def main() -> None:
         metavar="SERVER_CPUS:WRK_CPUS",
         help="run every server on SERVER_CPUS and wrk on WRK_CPUS (taskset lists, e.g."
         " 0:1), so the scheduler cannot move them onto each other's cores",
+    )
+    load.add_argument(
+        "--variant",
+        default=None,
+        metavar="SETTING=VALUE",
+        help="also run threadkit with this environment setting on the full data (first"
+        " worker count only), each scenario right after the unchanged server's run of it",
     )
     load.add_argument(
         "--engine",
