@@ -10,7 +10,13 @@ import pytest
 
 from threadkit.stores import migrations
 from threadkit.stores.base import StoreUnavailable, ThreadRow
-from threadkit.stores.sqlite import WRITER_CACHE_MIB, SQLiteStore, _statements
+from threadkit.stores.sqlite import (
+    CHANGING_CACHE_MIB,
+    LOOK_EVERY_SECONDS,
+    WRITER_CACHE_MIB,
+    SQLiteStore,
+    _statements,
+)
 
 ACTIVE = {"type": "active"}
 
@@ -44,6 +50,41 @@ def test_readers_get_the_configured_cache_and_the_writer_a_small_one(tmp_path: P
             await store.close()
 
     assert asyncio.run(check()) == (64 * 1024, WRITER_CACHE_MIB * 1024)
+
+
+def test_readers_keep_a_small_cache_while_the_database_changes(tmp_path: Path) -> None:
+    """SQLite empties a reader's cache at every commit of another connection, so while
+    writes come the readers keep a small one; once writes stop, the full one again."""
+    path = tmp_path / "changing.db"
+    store = SQLiteStore(f"sqlite:///{path}", cache_mib=64, quiet_seconds=0.5)
+    look = LOOK_EVERY_SECONDS + 0.05
+
+    def reader_cache_kib() -> int:
+        return -store._conn().execute("PRAGMA cache_size").fetchone()[0]
+
+    async def check() -> list[int]:
+        await store.open()
+        other = sqlite3.connect(path, isolation_level=None)  # another process's writes
+        try:
+            seen = [reader_cache_kib()]
+            await asyncio.sleep(look)
+            seen.append(reader_cache_kib())  # nothing written: the full cache
+            other.execute("CREATE TABLE scratch (x)")
+            await asyncio.sleep(look)
+            seen.append(reader_cache_kib())
+            for n in range(3):  # keeps changing: stays small
+                other.execute("INSERT INTO scratch VALUES (?)", (n,))
+                await asyncio.sleep(look)
+                seen.append(reader_cache_kib())
+            await asyncio.sleep(0.5 + look)
+            seen.append(reader_cache_kib())  # quiet again
+            return seen
+        finally:
+            other.close()
+            await store.close()
+
+    full, small = 64 * 1024, CHANGING_CACHE_MIB * 1024
+    assert asyncio.run(check()) == [full, full, small, small, small, small, full]
 
 
 def test_a_write_lock_held_too_long_elsewhere_is_store_unavailable(tmp_path: Path) -> None:

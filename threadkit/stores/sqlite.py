@@ -21,6 +21,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -58,12 +59,21 @@ from threadkit.stores.rows import (
 
 R = TypeVar("R")
 
-#: page cache of each reading connection, MiB (``THREADKIT_SQLITE_CACHE_MIB``). SQLite's default
-#: (2 MiB) holds little of a large database, and each page it misses is a read from
-#: the file: at 1,000,000 threads a first page of a user's threads took 2.5-4x as long
-#: as at 1,000 (1.3-1.8x with this cache; docs/performance.md). Pages are cached as
-#: they are read, so a small database uses little.
+#: page cache of each reading connection, MiB (``THREADKIT_SQLITE_CACHE_MIB``), while the
+#: database is quiet. SQLite's default (2 MiB) holds little of a large database, and each
+#: page it misses is a read from the file: at 1,000,000 threads a first page of a user's
+#: threads took 2.5-4x as long as at 1,000 (1.3-1.8x with this cache; docs/performance.md).
+#: Pages are cached as they are read, so a small database uses little.
 DEFAULT_CACHE_MIB = 256
+#: page cache of each reading connection while the database changes: SQLite empties a
+#: reader's cache whenever another connection commits, so a cache emptied every few
+#: milliseconds holds little whatever its size, and a big one only grows the worker in
+#: bursts when the writes pause (docs/performance.md, soak).
+CHANGING_CACHE_MIB = 16
+#: a reader goes back to its full cache once the database has not changed for this long
+QUIET_SECONDS = 2.0
+#: how often a reader looks whether the database changed (a read of shared memory)
+LOOK_EVERY_SECONDS = 0.1
 #: page cache of the writer's connection, MiB. Writes touch index pages all over (ids are
 #: random), so a big cache there would only fill, never pay: with 1 % writes in a mixed
 #: load it grew the worker by 200 MiB over four minutes. The readers' caches need not
@@ -90,7 +100,12 @@ class SQLiteStore(ThreadStore):
     backend = "sqlite"
 
     def __init__(
-        self, url: str, *, busy_timeout_ms: int = 10_000, cache_mib: int | None = None
+        self,
+        url: str,
+        *,
+        busy_timeout_ms: int = 10_000,
+        cache_mib: int | None = None,
+        quiet_seconds: float = QUIET_SECONDS,
     ) -> None:
         self.url = url
         self.path = sqlite_path(url)
@@ -98,6 +113,7 @@ class SQLiteStore(ThreadStore):
         if cache_mib is None:
             cache_mib = int(os.environ.get("THREADKIT_SQLITE_CACHE_MIB", DEFAULT_CACHE_MIB))
         self.cache_mib = cache_mib
+        self.quiet_seconds = quiet_seconds
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -108,15 +124,42 @@ class SQLiteStore(ThreadStore):
     # -- connections ---------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        local = self._local
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
         if conn is None:
-            writer = getattr(self._local, "writer", False)
+            writer = getattr(local, "writer", False)
             cache_mib = min(self.cache_mib, WRITER_CACHE_MIB) if writer else self.cache_mib
             conn = _connect(self.path, self._busy_timeout_ms, cache_mib * 1024)
-            self._local.conn = conn
+            local.conn = conn
             with self._lock:
                 self._connections.append(conn)
+            local.reader = not writer
+            local.cache_kib = cache_mib * 1024
+            local.seen = None  # the WAL-index header at the last look
+            local.changed_at = float("-inf")
+            local.next_look = time.monotonic() + LOOK_EVERY_SECONDS
+        elif local.reader and (now := time.monotonic()) >= local.next_look:
+            self._fit_reader_cache(conn, now)
         return conn
+
+    def _fit_reader_cache(self, conn: sqlite3.Connection, now: float) -> None:
+        """The reader's full cache while the database is quiet, a small one while it
+        changes (see ``CHANGING_CACHE_MIB``)."""
+        local = self._local
+        local.next_look = now + LOOK_EVERY_SECONDS
+        seen = self._wal_header()
+        if seen is None:
+            return
+        if local.seen is None:
+            local.seen = seen
+        elif seen != local.seen:
+            local.seen, local.changed_at = seen, now
+        mib = self.cache_mib
+        if now - local.changed_at < self.quiet_seconds:
+            mib = min(mib, CHANGING_CACHE_MIB)
+        if mib * 1024 != local.cache_kib:
+            conn.execute(f"PRAGMA cache_size = {-mib * 1024}")
+            local.cache_kib = mib * 1024
 
     async def _write(self, fn: Callable[..., R], *args: Any) -> R:
         if self._writer is None:
@@ -615,11 +658,14 @@ class SQLiteStore(ThreadStore):
         await self._write(self._transaction, run)
 
     def keys_version(self) -> bytes | None:
+        """Changes with every write, API keys included (the WAL-index header)."""
+        return self._wal_header()
+
+    def _wal_header(self) -> bytes | None:
         """The WAL-index header (first 48 bytes of the ``-shm`` file): SQLite rewrites it
-        on every commit, of any process (https://www.sqlite.org/walformat.html), so it
-        changes with every write, API keys included. Reading it is a memory read, where
-        ``PRAGMA data_version`` costs a read transaction (about as much as the key
-        lookup it would save)."""
+        on every commit, of any process (https://www.sqlite.org/walformat.html). Reading
+        it is a memory read, where ``PRAGMA data_version`` costs a read transaction
+        (about as much as the key lookup it would save)."""
         index = self._wal_index
         if index is None:
             index = self._map_wal_index()
