@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,15 @@ def test_an_old_file_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
     assert again.migrate_sync() == migrations.latest_version("sqlite")
     count = sqlite3.connect(path).execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
     assert count == migrations.latest_version("sqlite")
+
+
+def test_the_import_helper_starts_without_the_protocol_models() -> None:
+    """The bulk import's helper process imports only ``sqlite_bulk``: the rest of the
+    store pulls in the protocol models, 0.6 s of start-up the importer waits for."""
+    code = (
+        "import sys, threadkit.stores.sqlite_bulk;"
+        " print(sorted(m for m in ('chatkit', 'pydantic', 'threadkit.stores.base')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from .base import ThreadStore
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .base import ThreadStore
+
+
+def __getattr__(name: str) -> Any:
+    # Lazily, so that a module of this package can be imported without the protocol
+    # models (the SQLite import's helper process starts with only ``sqlite_bulk``).
+    if name == "ThreadStore":
+        from .base import ThreadStore
+
+        return ThreadStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(url: str, **options: object) -> ThreadStore:

@@ -33,6 +33,9 @@ from chatkit.types import (
 from pydantic import TypeAdapter
 
 from threadkit import ids, shapes
+from threadkit.stores.errors import CursorNotFound as CursorNotFound
+from threadkit.stores.errors import DuplicateId as DuplicateId
+from threadkit.stores.errors import StoreUnavailable as StoreUnavailable
 
 DEFAULT_PROJECT = "default"
 Order = Literal["asc", "desc"]
@@ -147,31 +150,6 @@ T = TypeVar("T")
 class RowPage(Generic[T]):
     rows: list[T] = field(default_factory=list)
     has_more: bool = False
-
-
-class CursorNotFound(Exception):
-    """A pagination cursor names no element of the list being paged."""
-
-    def __init__(self, param: str, value: str) -> None:
-        super().__init__(f"{param}={value!r}")
-        self.param = param
-        self.value = value
-
-
-class DuplicateId(Exception):
-    """An id is already taken within the project."""
-
-    def __init__(self, kind: str, value: str) -> None:
-        super().__init__(f"{kind} id {value!r} already exists")
-        self.kind = kind
-        self.value = value
-
-    def __reduce__(self) -> tuple[Any, ...]:  # raised in a helper process, re-raised here
-        return (DuplicateId, (self.kind, self.value))
-
-
-class StoreUnavailable(Exception):
-    """The database cannot be reached right now (restart, network); retry later."""
 
 
 # --- helpers shared by backends ---------------------------------------------------------

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import mmap
 import multiprocessing
 import os
 import queue
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,7 +34,6 @@ from threadkit.stores import migrations
 from threadkit.stores.base import (
     BulkImport,
     CursorNotFound,
-    DuplicateId,
     FeedbackRow,
     ItemRow,
     KeyRow,
@@ -56,6 +57,7 @@ from threadkit.stores.rows import (
     session_row,
     thread_row,
 )
+from threadkit.stores.sqlite_bulk import IMPORT_CACHE_KIB, connect, insert_unique
 
 R = TypeVar("R")
 
@@ -79,8 +81,12 @@ LOOK_EVERY_SECONDS = 0.1
 #: load it grew the worker by 200 MiB over four minutes. The readers' caches need not
 #: make room for it: SQLite empties them anyway whenever another connection commits.
 WRITER_CACHE_MIB = 16
-#: page cache of the connection while it imports (KiB; freed when the import ends)
-IMPORT_CACHE_KIB = 256 * 1024
+# The helper's interpreter gets this process's sys.path (as multiprocessing's spawn
+# would), so it imports the same threadkit however this one was started.
+_HELPER = (
+    "import sys, json; sys.path[:] = json.loads(sys.argv[1]);"
+    " from threadkit.stores.sqlite_bulk import main; main(sys.argv[2:])"
+)
 
 
 def sqlite_path(url: str) -> str:
@@ -129,7 +135,7 @@ class SQLiteStore(ThreadStore):
         if conn is None:
             writer = getattr(local, "writer", False)
             cache_mib = min(self.cache_mib, WRITER_CACHE_MIB) if writer else self.cache_mib
-            conn = _connect(self.path, self._busy_timeout_ms, cache_mib * 1024)
+            conn = connect(self.path, self._busy_timeout_ms, cache_mib * 1024)
             local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -358,7 +364,7 @@ class SQLiteStore(ThreadStore):
 
     async def insert_item(self, project: str, row: ItemRow) -> None:
         await self._write(
-            self._transaction, lambda c: _insert_unique(c, "items", _item_params(project, [row]))
+            self._transaction, lambda c: insert_unique(c, "items", _item_params(project, [row]))
         )
 
     async def upsert_item(self, project: str, row: ItemRow) -> None:
@@ -369,7 +375,7 @@ class SQLiteStore(ThreadStore):
                 (row.shape, row.rest_type, row.payload, project, row.id, row.thread_id),
             ).rowcount
             if not updated:
-                _insert_unique(conn, "items", _item_params(project, [row]))
+                insert_unique(conn, "items", _item_params(project, [row]))
 
         await self._write(self._transaction, run)
 
@@ -607,23 +613,22 @@ class SQLiteStore(ThreadStore):
 
             def run(conn: sqlite3.Connection) -> None:
                 for threads, items in batches:
-                    _insert_unique(conn, "threads", _thread_params(project, threads))
-                    _insert_unique(conn, "items", _item_params(project, items))
+                    insert_unique(conn, "threads", _thread_params(project, threads))
+                    insert_unique(conn, "items", _item_params(project, items))
 
             self._transaction(run)
         finally:
             conn.execute(f"PRAGMA cache_size = {int(previous)}")
 
     def _import_in_helper(self, project: str, sink: _SQLiteImport, batches: list[Any]) -> None:
-        context = multiprocessing.get_context("spawn")  # no fork: this process runs threads
-        ours, theirs = context.Pipe()
-        helper = context.Process(
-            target=_bulk_insert_worker,
-            args=(self.path, self._busy_timeout_ms, theirs),
-            name="threadkit-sqlite-import",
-            daemon=True,
+        # A fresh interpreter running only ``sqlite_bulk`` (no fork: this process runs
+        # threads; not multiprocessing's spawn, which would import this module and the
+        # caller's main module there first).
+        ours, theirs = multiprocessing.Pipe()
+        args = [json.dumps(sys.path), self.path, str(self._busy_timeout_ms), str(theirs.fileno())]
+        helper = subprocess.Popen(
+            [sys.executable, "-c", _HELPER, *args], pass_fds=[theirs.fileno()]
         )
-        helper.start()
         theirs.close()
         try:
             while (batch := batches.pop(0) if batches else sink.take()) not in _ENDS:
@@ -634,15 +639,17 @@ class SQLiteStore(ThreadStore):
             ours.send("commit" if batch is _COMMIT else "rollback")
             if batch is _COMMIT and (failure := ours.recv()) is not None:
                 raise failure
-        except EOFError:
+        except (EOFError, BrokenPipeError, ConnectionResetError):
             raise StoreUnavailable("the import's helper process exited") from None
         finally:
-            if helper.is_alive():  # it stopped at an error and waits to be told to end
+            if helper.poll() is None:  # it stopped at an error and waits to be told to end
                 with contextlib.suppress(OSError):
                     ours.send("rollback")
-            helper.join(timeout=30)
-            if helper.is_alive():
+            try:
+                helper.wait(timeout=30)
+            except subprocess.TimeoutExpired:
                 helper.kill()
+                helper.wait()
             ours.close()
 
     # -- keys ----------------------------------------------------------------------------
@@ -818,15 +825,6 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-_INSERT = {
-    "threads": "INSERT INTO threads (project, id, user_id, created_us, title, status, extra)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "items": "INSERT INTO items (project, thread_id, id, created_us, shape, rest_type, payload)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-}
-_ID_AT = {"threads": 1, "items": 2}  # where the id sits in a row of parameters
-
-
 def _thread_params(project: str, threads: Sequence[ThreadRow]) -> list[tuple[Any, ...]]:
     return [
         (project, t.id, t.user, t.created_us, t.title, dump_json(t.status), dump_json(t.extra))
@@ -838,62 +836,3 @@ def _item_params(project: str, items: Sequence[ItemRow]) -> list[tuple[Any, ...]
     return [
         (project, r.thread_id, r.id, r.created_us, r.shape, r.rest_type, r.payload) for r in items
     ]
-
-
-def _insert_unique(conn: sqlite3.Connection, table: str, params: list[tuple[Any, ...]]) -> None:
-    """``executemany`` that turns a unique-id violation into ``DuplicateId`` naming the id.
-
-    Rows before the one refused stay inserted: every caller rolls its transaction back
-    on the error. No savepoint guards the batch: SQLite would copy each page the batch
-    touches into a sub-journal first, which made a bulk import 1.3x slower
-    (docs/performance.md). A one-row ``INSERT`` checks its constraints before it
-    writes, so the refused row itself leaves nothing behind, and ``total_changes``
-    counts the rows that went in before it."""
-    if not params:
-        return
-    before = conn.total_changes
-    try:
-        conn.executemany(_INSERT[table], params)
-    except sqlite3.IntegrityError as exc:
-        if exc.sqlite_errorname not in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
-            raise
-        # total_changes is SQLite's 32-bit counter: it wraps on a long-lived connection
-        refused = params[(conn.total_changes - before) % (1 << 32)]
-        raise DuplicateId(table.rstrip("s"), refused[_ID_AT[table]]) from exc
-
-
-def _connect(path: str, busy_timeout_ms: int, cache_kib: int) -> sqlite3.Connection:
-    """A connection as every threadkit connection is: autocommit (transactions are
-    explicit), WAL, synchronous=FULL (a commit survives a power cut)."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute(f"PRAGMA cache_size = {-int(cache_kib)}")
-    return conn
-
-
-def _bulk_insert_worker(path: str, busy_timeout_ms: int, pipe: Connection) -> None:
-    """A helper process of ``SQLiteStore.bulk_import``: one transaction over the batches
-    it receives, committed on ``"commit"``. An error is sent back at once; the batches
-    still arriving are then read and dropped, so the sender never blocks."""
-    conn = _connect(path, busy_timeout_ms, IMPORT_CACHE_KIB)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        while not isinstance(message := pipe.recv(), str):
-            threads, items = message
-            _insert_unique(conn, "threads", threads)
-            _insert_unique(conn, "items", items)
-        if message == "commit":
-            conn.execute("COMMIT")
-            pipe.send(None)
-        else:
-            conn.execute("ROLLBACK")
-    except BaseException as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        pipe.send(exc)
-        while not isinstance(pipe.recv(), str):
-            pass
-    finally:
-        conn.close()
