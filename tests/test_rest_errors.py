@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -64,6 +65,28 @@ def test_missing_beta_header_is_400_naming_it(server: Server, project: str) -> N
             "/v1/chatkit/threads", headers={"OpenAI-Beta": "assistants=v2, chatkit_beta=v1"}
         )
     assert r.status_code == 200
+
+
+def test_authorization_scheme_is_bearer_in_any_case(server: Server, project: str) -> None:
+    key = server.key(project)
+    with server.http(beta=True) as http:
+        for header in (f"bearer {key}", f"BEARER {key}", f"Bearer   {key}"):
+            r = http.get("/v1/chatkit/threads", headers={"Authorization": header})
+            assert r.status_code == 200, (header, r.text)
+        for header in (f"Basic {key}", key, "Bearer", f"Bearer{key}"):
+            r = http.get("/v1/chatkit/threads", headers={"Authorization": header})
+            assert_envelope(r, 401)
+        # the first of two Authorization headers counts, as with any header
+        r = http.get(
+            "/v1/chatkit/threads",
+            headers=[("Authorization", f"Bearer {key}"), ("Authorization", "Bearer tk-wrong")],
+        )
+        assert r.status_code == 200
+        r = http.get(
+            "/v1/chatkit/threads",
+            headers=[("Authorization", "Bearer tk-wrong"), ("Authorization", f"Bearer {key}")],
+        )
+        assert_envelope(r, 401, code="invalid_api_key")
 
 
 def test_beta_header_can_be_relaxed(tmp_path: Any, database: tuple[str, str]) -> None:
@@ -157,7 +180,7 @@ def test_every_response_carries_a_request_id(server: Server, project: str) -> No
             http.get("/v1/chatkit/threads").headers["x-request-id"],
             http.get("/v1/nowhere").headers["x-request-id"],
         }
-    assert len(ids) == 3 and all(i.startswith("req_") for i in ids)
+    assert len(ids) == 3 and all(re.fullmatch(r"req_[0-9a-f]{32}", i) for i in ids)
 
 
 def test_hostile_ids_never_cause_500(server: Server, project: str) -> None:

@@ -3,6 +3,7 @@
 New ids look like the hosted API's: a short prefix and 48 lowercase hex characters.
 """
 
+import random
 import secrets
 
 THREAD_PREFIX = "cthr_"
@@ -43,5 +44,8 @@ def new_key_id() -> str:
 
 
 def new_request_id() -> str:
-    """A fresh request id for the ``x-request-id`` header."""
-    return REQUEST_PREFIX + secrets.token_hex(16)
+    """A fresh request id for the ``x-request-id`` header: 32 hex characters.
+
+    Unique, not secret, so it comes from ``random`` (reseeded in every forked worker)
+    rather than the OS: one system call fewer on every request."""
+    return f"{REQUEST_PREFIX}{random.getrandbits(128):032x}"
