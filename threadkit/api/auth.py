@@ -18,9 +18,8 @@ def _auth_headers(request: Request) -> tuple[bytes | None, bytes | None]:
     ASGI scope (whose header names are lower case): one pass, no ``Headers`` object."""
     authorization = beta = None
     for name, value in request.scope["headers"]:
-        if name == b"authorization":
-            if authorization is None:
-                authorization = value
+        if name == b"authorization" and authorization is None:
+            authorization = value
         elif name == b"openai-beta" and beta is None:
             beta = value
     return authorization, beta
