@@ -1,0 +1,110 @@
+"""threadkit's retrieve vs the reference app's, both called in-process as ASGI apps.
+
+No network and no HTTP server: only application code is compared (authentication,
+routing, middleware, the store call, the response). Both apps read the same SQLite
+file from ``bench/generate.py``; they run interleaved in rounds, and the fastest round
+of each is compared (the least disturbed by the machine). ``--profile`` adds a
+cProfile of threadkit's retrieves. Usage::
+
+    .venv/bin/python bench/inprocess.py --data bench-data/full [--rounds 15] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+
+
+def scope(thread_id: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": f"/v1/chatkit/threads/{thread_id}",
+        "raw_path": b"",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def main(args: argparse.Namespace) -> None:
+    meta = orjson.loads((args.data / "meta.json").read_bytes())
+    samples = orjson.loads((args.data / "samples.json").read_bytes())
+    path = meta["database_url"].removeprefix("sqlite:///")
+    os.environ["THREADKIT_DATABASE_URL"] = meta["database_url"]
+    sys.path.insert(0, str(HERE))
+    import reference_app  # type: ignore[import-not-found]
+
+    from threadkit.app import create_app
+
+    threadkit = create_app()
+    reference = reference_app.sqlite_app(path, meta["project"])
+    ids = [t[0] for t in samples["threads"][: args.ids]]
+    plain = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk")]
+    signed = [
+        *plain,
+        (b"authorization", b"Bearer " + meta["key"].encode()),
+        (b"openai-beta", b"chatkit_beta=v1"),
+    ]
+    statuses: set[int] = set()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.add(message["status"])
+
+    async def per_request_us(app: Any, headers: list[tuple[bytes, bytes]], n: int) -> float:
+        started = time.perf_counter()
+        for i in range(n):
+            await app(scope(ids[i % len(ids)], headers), receive, send)
+        return (time.perf_counter() - started) / n * 1e6
+
+    async with threadkit.router.lifespan_context(threadkit):
+        await per_request_us(threadkit, signed, 2_000)
+        await per_request_us(reference, plain, 2_000)
+        if statuses != {200}:
+            raise SystemExit(f"unexpected statuses {sorted(statuses)}: wrong data set or key?")
+        tk, ref = [], []
+        for _ in range(args.rounds):
+            tk.append(await per_request_us(threadkit, signed, args.requests))
+            ref.append(await per_request_us(reference, plain, args.requests))
+        print(
+            f"fastest of {args.rounds} rounds of {args.requests:,} retrieves:"
+            f" threadkit {min(tk):.1f} µs, reference app {min(ref):.1f} µs,"
+            f" ratio {min(tk) / min(ref):.3f}"
+        )
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.enable()
+            await per_request_us(threadkit, signed, 20_000)
+            profile.disable()
+            pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="output folder of generate.py")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--requests", type=int, default=4_000, help="retrieves per round")
+    parser.add_argument("--ids", type=int, default=2_000, help="sampled thread ids cycled over")
+    parser.add_argument("--profile", action="store_true")
+    asyncio.run(main(parser.parse_args()))
