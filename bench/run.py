@@ -486,6 +486,20 @@ def has_protocol(server: Server) -> bool:
 # --- load -----------------------------------------------------------------------------------
 
 
+def paired_order(
+    plan: list[tuple[str, str, Path, str | None]], round_index: int
+) -> list[tuple[str, str, Path, str | None]]:
+    """The plan for one round: in every other round, each 1k-thread run goes before the
+    1M-thread run it is compared with (A B, then B A), so that neither side of a 1M vs
+    1k ratio is always the one that runs second."""
+    order = list(plan)
+    if round_index % 2 == 1:
+        for i in range(len(order) - 1):
+            if order[i + 1][0] == "tk-small-1w" and order[i][1] == order[i + 1][1]:
+                order[i], order[i + 1] = order[i + 1], order[i]
+    return order
+
+
 def fmt_ratio(value: float, reference: float) -> str:
     return f"{value / reference:.2f}" if reference else "-"
 
@@ -545,14 +559,14 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
             for s in scenarios if w == first else others:
                 plan.append((f"tk-{w}w", s, full_files[s], full_meta["key"]))
                 if w == first and s in small_scenarios:
-                    # Right after the same scenario on the full set: the 1M vs 1k ratio
-                    # then compares runs a few seconds apart, not a minute.
+                    # Beside the same scenario on the full set (after it, or before it in
+                    # every other round): the 1M vs 1k ratio compares runs seconds apart.
                     plan.append(("tk-small-1w", s, small_files[s], small_meta["key"]))
                 if w == first and args.variant:
                     plan.append((f"tk-variant-{w}w", s, full_files[s], full_meta["key"]))
         for r in range(args.rounds):
             print(f"round {r + 1}/{args.rounds}", flush=True)
-            for server_name, scenario, path, key in plan:
+            for server_name, scenario, path, key in paired_order(plan, r):
                 # Each measurement follows a warm-up of the same scenario: what is measured
                 # is its steady state, not the page cache the previous scenario left.
                 server = servers[server_name]
@@ -890,36 +904,69 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
             for item in item_rows(row, args.items_per_thread, ids, rng):
                 out.write(item.payload.encode() + b"\n")
     size = source.stat().st_size
-    db = f"sqlite:///{work / 'import.db'}"
-    subprocess.run(
-        [PYTHON, "-m", "threadkit", "migrate", "--db", db], check=True, capture_output=True
-    )
-    started = time.perf_counter()
-    done = subprocess.run(
-        [PYTHON, "-m", "threadkit", "import", str(source), "--db", db, "--project", "bench"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - started
     items = threads * args.items_per_thread
-    floor = sqlite_copy_seconds(work / "import.db", work / "copy.db")
+    parsers = [int(p) for p in args.parsers.split(",")]
+    seconds: dict[int, list[float]] = {p: [] for p in parsers}
+    floors: list[float] = []
+    lines = []
+    for rep in range(args.repeat):
+        # alternated, so that each setting meets the machine's moods alike
+        for p in parsers if rep % 2 == 0 else parsers[::-1]:
+            target = work / f"import-{p}.db"
+            for leftover in work.glob(f"import-{p}.db*"):
+                leftover.unlink()
+            db = f"sqlite:///{target}"
+            subprocess.run(
+                [PYTHON, "-m", "threadkit", "migrate", "--db", db], check=True, capture_output=True
+            )
+            command = [PYTHON, "-m", "threadkit", "import", str(source), "--db", db]
+            started = time.perf_counter()
+            subprocess.run(
+                [*command, "--project", "bench", "--parsers", str(p)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            seconds[p].append(time.perf_counter() - started)
+            print(
+                f"  run {rep + 1}, --parsers {p}: {items / seconds[p][-1]:,.0f} items/s", flush=True
+            )
+        for leftover in work.glob("copy.db*"):
+            leftover.unlink()
+        floors.append(sqlite_copy_seconds(work / f"import-{parsers[0]}.db", work / "copy.db"))
     shutil.rmtree(work, ignore_errors=True)
-    report = (
+    floor = statistics.median(floors)
+    lines.append(
         f"threadkit import: {threads:,} threads + {items:,} items ({size / 2**20:.0f} MiB JSONL)"
-        f" into a new SQLite file in {elapsed:.1f} s: {items / elapsed:,.0f} items/s"
-        f" (target >= 50,000: {'met' if items / elapsed >= 50_000 else 'NOT met'})\n"
-        f"SQLite alone, the same rows copied by one INSERT ... SELECT per table into a new"
-        f" file with the same schema and settings: {floor:.1f} s = {items / floor:,.0f} items/s;"
-        f" threadkit import / SQLite alone: {floor / elapsed:.2f}\n"
-        f"{done.stdout.strip()}"
+        f" into a new SQLite file, {args.repeat} runs per setting, alternated; medians:"
     )
+    for p in parsers:
+        rate = items / statistics.median(seconds[p])
+        runs = ", ".join(f"{items / t:,.0f}" for t in seconds[p])
+        lines.append(
+            f"- --parsers {p}: {rate:,.0f} items/s (runs: {runs});"
+            f" / SQLite alone {floor / statistics.median(seconds[p]):.2f}"
+            f" (target >= 50,000: {'met' if rate >= 50_000 else 'NOT met'})"
+        )
+    if len(parsers) > 1:
+        base = seconds[parsers[-1]]
+        for p in parsers[:-1]:
+            ratios = [b / a for a, b in zip(seconds[p], base, strict=True)]
+            lines.append(
+                f"- --parsers {p} vs --parsers {parsers[-1]}, per-run ratios of items/s:"
+                f" {', '.join(f'{r:.2f}' for r in ratios)} (median {statistics.median(ratios):.2f})"
+            )
+    lines.append(
+        f"SQLite alone, the same rows copied by one INSERT ... SELECT per table into a new"
+        f" file with the same schema and settings: {floor:.1f} s = {items / floor:,.0f} items/s"
+        f" (median of {len(floors)})"
+    )
+    report = "\n".join(lines)
     print(report)
     return {
-        "seconds": elapsed,
         "items": items,
-        "items_per_second": items / elapsed,
-        "sqlite_alone_seconds": floor,
+        "seconds": {str(p): v for p, v in seconds.items()},
+        "sqlite_alone_seconds": floors,
     }
 
 
@@ -1002,6 +1049,12 @@ def main() -> None:
     imp = sub.add_parser("import", help="bulk import speed through `threadkit import`")
     imp.add_argument("--items", type=int, default=1_000_000)
     imp.add_argument("--items-per-thread", type=int, default=100)
+    imp.add_argument(
+        "--parsers",
+        default="2,0",
+        help="comma-separated values of threadkit import --parsers, each run in turn",
+    )
+    imp.add_argument("--repeat", type=int, default=3, help="runs per --parsers value")
     imp.add_argument("--tmp", default=None, help="folder for the temporary files")
     for p in (load, soak, sse, imp):
         p.add_argument("--json", type=Path, help="also save every figure here")

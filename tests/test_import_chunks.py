@@ -1,9 +1,13 @@
-"""Imports of many chunks: parsed in a second process, stored batch by batch in one
-transaction. Every failure, wherever it sits in the file, still stores nothing."""
+"""Imports of many chunks: parsed by worker processes (or the importing process with
+``parsers=0``), stored batch by batch in one transaction. Every failure, wherever it
+sits in the file, still stores nothing, and names the first bad line."""
 
 from __future__ import annotations
 
+import io
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,6 +15,7 @@ import pytest
 
 from tests.conftest import with_store
 from tests.helpers import all_item_types, assistant_message, thread
+from threadkit.services.import_parse import chunks_of_stream
 from threadkit.services.transfer import Importer, ImportFailed, export_lines
 from threadkit.stores.base import ThreadStore
 
@@ -34,12 +39,16 @@ async def exported(store: ThreadStore, project: str) -> list[bytes]:
     return [line.rstrip(b"\n") async for line in export_lines(store, project)]
 
 
-def test_a_many_chunk_import_stores_every_line_in_order(database: Database) -> None:
+@pytest.mark.parametrize("parsers", [0, 1, 2])
+def test_a_many_chunk_import_stores_every_line_in_order(database: Database, parsers: int) -> None:
     project = f"proj_{uuid.uuid4().hex[:8]}"
     objects = threads_with_items(5)  # 5 x 7 lines: 9 chunks
 
     async def work(store: ThreadStore) -> list[bytes]:
-        result = await Importer(store, project, chunk_lines=CHUNK).run(lines_of(objects))
+        importer = Importer(
+            store, project, chunk_lines=CHUNK, parsers=parsers, parse_while_starting=False
+        )
+        result = await importer.run(lines_of(objects))
         assert (result.threads, result.items) == (5, 30)
         return await exported(store, project)
 
@@ -139,3 +148,128 @@ def test_a_stored_id_early_in_a_long_file_stores_nothing(database: Database) -> 
         return result.threads
 
     assert with_store(database[1], work) == 300
+
+
+@pytest.mark.parametrize("parsers", [0, 2])
+@pytest.mark.parametrize(
+    ("spoils", "line", "reason"),
+    [
+        ({30: "repeated_id", 31: "bad_json"}, 30, "already appears on line 2"),
+        ({30: "bad_json", 31: "repeated_id"}, 30, "not valid JSON"),
+        ({30: "unknown_thread", 32: "bad_field"}, 30, "cthr_nowhere"),
+        ({30: "bad_field", 31: "unknown_thread"}, 30, "created_at"),
+    ],
+)
+def test_the_first_bad_line_is_named_whatever_the_later_ones(
+    database: Database, parsers: int, spoils: dict[int, str], line: int, reason: str
+) -> None:
+    """Lines 29-32 are one chunk: a failure of the checks across the file and a failure
+    of a line on its own, in either order, in one chunk."""
+    project = f"proj_{uuid.uuid4().hex[:8]}"
+    objects = threads_with_items(5)
+    lines = lines_of(objects)
+    for at, spoil in spoils.items():
+        spoilt = objects[at - 1]
+        replacement = {
+            "bad_json": b"[1, 2",
+            "bad_field": orjson.dumps({**spoilt, "created_at": "soon"}),
+            "unknown_thread": orjson.dumps(assistant_message("cthr_nowhere")),
+            "repeated_id": orjson.dumps({**spoilt, "id": objects[1]["id"]}),
+        }[spoil]
+        lines[at - 1] = replacement
+
+    async def work(store: ThreadStore) -> list[bytes]:
+        with pytest.raises(ImportFailed) as caught:
+            importer = Importer(
+                store, project, chunk_lines=CHUNK, parsers=parsers, parse_while_starting=False
+            )
+            await importer.run(lines)
+        assert caught.value.line == line, caught.value
+        assert reason in caught.value.reason, caught.value
+        return await exported(store, project)
+
+    assert with_store(database[1], work) == []
+
+
+def own_import_workers() -> list[int]:
+    """Pids of this process's children that are import parsing workers."""
+    pids = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except FileNotFoundError:
+                continue
+            if b"threadkit.services.import_workers" in cmdline:
+                pids.append(int(pid))
+    return pids
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_parsing_workers_end_with_the_import(tmp_path: Path, fails: bool) -> None:
+    objects = threads_with_items(40)  # 280 lines: 70 chunks
+    lines = lines_of(objects)
+    if fails:
+        lines[200] = b"{"
+    seen: list[int] = []
+
+    async def work(store: ThreadStore) -> None:
+        importer = Importer(store, "p", chunk_lines=CHUNK, parse_while_starting=False)
+        progress = lambda _: seen.extend(own_import_workers())  # noqa: E731
+        if fails:
+            with pytest.raises(ImportFailed):
+                await importer.run(lines, progress)
+        else:
+            await importer.run(lines, progress)
+
+    with_store(f"sqlite:///{tmp_path / 'workers.db'}", work)
+    assert len(set(seen)) == 2  # the import did run in two workers
+    assert own_import_workers() == []
+
+
+def test_chunks_of_a_file_keep_line_numbers(tmp_path: Path) -> None:
+    """Reading a file in blocks: lines split across blocks, a line longer than a block,
+    CRLF endings, blank lines and no newline at the end."""
+    long = b'{"x": "' + b"y" * 50 + b'"}'
+    text = b"a1\r\nb2\n\n" + long + b"\nc3\r\nd4"
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(text)
+    expected = text.split(b"\n")
+    for size in (1, 3, 7, 16, 1 << 20):
+        with path.open("rb") as stream:
+            chunks = list(chunks_of_stream(stream, size))
+        numbered = [
+            (first + n, line) for first, data in chunks for n, line in enumerate(data.split(b"\n"))
+        ]
+        assert numbered == list(enumerate(expected, start=1)), size
+
+
+def test_a_file_with_crlf_endings_imports_through_the_cli_path(database: Database) -> None:
+    project = f"proj_{uuid.uuid4().hex[:8]}"
+    objects = threads_with_items(3)
+    data = b"\r\n".join(lines_of(objects)) + b"\r\n\r\n"
+
+    async def work(store: ThreadStore) -> list[bytes]:
+        result = await Importer(store, project).run_stream(io.BytesIO(data))
+        assert (result.threads, result.items) == (3, 18)
+        return await exported(store, project)
+
+    assert with_store(database[1], work) == lines_of(objects)
+
+
+def test_chunks_larger_than_a_pipe_holds(database: Database) -> None:
+    """Chunks of about 1 MB: the importer sends the next chunk while a worker sends
+    a result, each far more than a pipe buffers."""
+    project = f"proj_{uuid.uuid4().hex[:8]}"
+    objects: list[dict[str, Any]] = []
+    for n in range(12):
+        t = thread(created_at=1_700_000_000 + n)
+        objects += [t, *(assistant_message(t["id"], text="é" * 50_000) for _ in range(9))]
+
+    async def work(store: ThreadStore) -> list[bytes]:
+        importer = Importer(store, project, chunk_lines=10, parse_while_starting=False)
+        result = await importer.run(lines_of(objects))
+        assert (result.threads, result.items) == (12, 108)
+        return await exported(store, project)
+
+    assert with_store(database[1], work) == lines_of(objects)

@@ -9,41 +9,33 @@ the whole file is stored in one transaction or not at all.
 
 from __future__ import annotations
 
-import gc
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import orjson
-from pydantic import TypeAdapter, ValidationError
 
-from threadkit.schemas import RestItem, RestThread
-from threadkit.stores.base import (
-    DuplicateId,
-    ItemRow,
-    PageQuery,
-    ThreadRow,
-    ThreadStore,
-    item_row_from_rest,
+from threadkit.services.import_parse import (
+    CHUNK_LINES,
+    Chunk,
+    ImportFailed,
+    ParsedChunk,
+    chunks_of_lines,
+    chunks_of_stream,
+    cyclic_gc_paused,
+    parse_chunk,
 )
+from threadkit.services.import_workers import ParsingPool, Worker
+from threadkit.stores.base import BulkImport, DuplicateId, PageQuery, ThreadStore
 
-_THREAD: TypeAdapter[Any] = TypeAdapter(RestThread)
-_ITEM: TypeAdapter[Any] = TypeAdapter(RestItem)
+__all__ = ["PARSERS", "ImportFailed", "ImportResult", "Importer", "export_lines"]
+
 _PAGE = 100
 
-
-#: lines per batch: parsed in one piece, stored in one ``BulkImport.add``
-CHUNK_LINES = 5_000
-
-
-class ImportFailed(Exception):
-    """A line of the file cannot be imported; nothing of the file was stored."""
-
-    def __init__(self, line: int, reason: str) -> None:
-        super().__init__(f"line {line}: {reason}")
-        self.line = line
-        self.reason = reason
+#: processes parsing a file's chunks beside the importing process, when it has more
+#: than one chunk (docs/performance.md: the importing process alone was the bound)
+PARSERS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,153 +44,137 @@ class ImportResult:
     items: int
 
 
-def _validation_reason(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "object"
-    return f"{where}: {first['msg']}"
-
-
-def _parse_line(number: int, raw: bytes) -> dict[str, Any]:
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ImportFailed(number, f"not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise ImportFailed(number, "expected a JSON object")
-    return value
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector: an import keeps every id it has seen alive (and
-    every row, for a store that stores them at the end), and the collector would scan
-    them over and over (it more than doubled the parsing time of a million items).
-    They hold no cycles; reference counting still frees everything else as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-# One parsed line: its number, then a ThreadRow or an ItemRow.
-Parsed = tuple[int, ThreadRow | ItemRow]
-
-
-def _parse_chunk(first: int, raws: list[bytes]) -> list[Parsed]:
-    """Parse and check lines ``first, first + 1, ...`` (blank ones are skipped): each
-    line on its own; what needs the whole file or the store is checked by the caller."""
-    with _cyclic_gc_paused():
-        parsed: list[Parsed] = []
-        for number, raw in enumerate(raws, start=first):
-            if not raw.strip():
-                continue
-            data = _parse_line(number, raw)
-            kind = data.get("object")
-            if kind == "chatkit.thread":
-                try:
-                    _THREAD.validate_python(data)
-                except ValidationError as exc:
-                    raise ImportFailed(number, _validation_reason(exc)) from None
-                row: ThreadRow | ItemRow = ThreadRow(
-                    id=data["id"],
-                    user=data["user"],
-                    created_us=data["created_at"] * 1_000_000,
-                    title=data["title"],
-                    status=data["status"],
-                )
-            elif kind == "chatkit.thread_item":
-                try:
-                    _ITEM.validate_python(data)
-                except ValidationError as exc:
-                    raise ImportFailed(number, _validation_reason(exc)) from None
-                row = item_row_from_rest(data)
-            else:
-                raise ImportFailed(
-                    number,
-                    f"'object' must be 'chatkit.thread' or 'chatkit.thread_item', got {kind!r}",
-                )
-            parsed.append((number, row))
-        return parsed
-
-
-def _chunks(
-    lines: Iterable[bytes], progress: Callable[[int], None] | None, size: int
-) -> Iterator[tuple[int, list[bytes]]]:
-    chunk: list[bytes] = []
-    first = 1
-    for number, raw in enumerate(lines, start=1):
-        if progress is not None:
-            progress(len(raw))
-        chunk.append(raw)
-        if len(chunk) == size:
-            yield first, chunk
-            chunk, first = [], number + 1
-    if chunk:
-        yield first, chunk
-
-
 class Importer:
     """Checks a JSON Lines stream and stores it in one transaction.
 
-    Lines are parsed in chunks, each handed to the store's ``bulk_import`` as soon as
-    it is checked, so the store can insert one while the next is parsed (the SQLite
-    store does, docs/performance.md); a bad line anywhere still stores nothing.
+    Lines are parsed in chunks, by ``parsers`` processes at once (by this one while
+    they start, unless ``parse_while_starting`` is false; by this one alone with
+    ``parsers=0``). Each chunk is checked against the file
+    so far and handed to the store's ``bulk_import`` in file order as soon as it is
+    parsed, so the store can insert one while the next is parsed (the SQLite store
+    does, docs/performance.md); a bad line anywhere still stores nothing, and the
+    error names the first bad line.
     """
 
-    def __init__(self, store: ThreadStore, project: str, *, chunk_lines: int = CHUNK_LINES):
+    def __init__(
+        self,
+        store: ThreadStore,
+        project: str,
+        *,
+        chunk_lines: int = CHUNK_LINES,
+        parsers: int = PARSERS,
+        parse_while_starting: bool = True,
+    ) -> None:
         self.store = store
         self.project = project
         self.chunk_lines = chunk_lines
+        self.parsers = parsers
+        self.parse_while_starting = parse_while_starting
         self._line_of: dict[tuple[str, str], int] = {}
         self._known_threads: set[str] = set()
+        self._threads = self._items = 0
 
     async def run(
         self, lines: Iterable[bytes], progress: Callable[[int], None] | None = None
     ) -> ImportResult:
-        threads = items = 0
+        """Import lines given one by one, without their line endings."""
+        return await self.run_chunks(chunks_of_lines(lines, self.chunk_lines, progress))
+
+    async def run_stream(
+        self, stream: BinaryIO, progress: Callable[[int], None] | None = None
+    ) -> ImportResult:
+        """Import a binary file; ``progress`` is called with each count of bytes read."""
+        return await self.run_chunks(chunks_of_stream(stream, progress=progress))
+
+    async def run_chunks(self, chunks: Iterable[Chunk]) -> ImportResult:
         try:
-            with _cyclic_gc_paused():
+            with cyclic_gc_paused():
                 async with self.store.bulk_import(self.project) as sink:
-                    for chunk in _chunks(lines, progress, self.chunk_lines):
-                        batch_threads, batch_items = await self._accept(_parse_chunk(*chunk))
-                        await sink.add(batch_threads, batch_items)
-                        threads += len(batch_threads)
-                        items += len(batch_items)
+                    await self._store_chunks(iter(chunks), sink)
         except DuplicateId as exc:
             line = self._line_of.get((exc.kind, exc.value), 0)
             raise ImportFailed(
                 line, f"{exc.kind} id '{exc.value}' already exists in project '{self.project}'"
             ) from None
-        return ImportResult(threads, items)
+        return ImportResult(self._threads, self._items)
 
-    async def _accept(self, parsed: list[Parsed]) -> tuple[list[ThreadRow], list[ItemRow]]:
+    async def _store_chunks(self, chunks: Iterator[Chunk], sink: BulkImport) -> None:
+        """Parse chunks (here, or in the pool from the second chunk on) and store their
+        results in file order."""
+        pool: ParsingPool | None = None
+        pending: deque[ParsedChunk | Worker] = deque()  # in file order
+        try:
+            for n, chunk in enumerate(chunks):
+                if n == 1 and self.parsers > 0:
+                    pool = ParsingPool(self.parsers, sink.encoder, self.project)
+                while True:
+                    ready = pool.ready() if pool is not None else []
+                    if (worker := ParsingPool.least_busy(ready)) is not None:
+                        worker.send(chunk)
+                        pending.append(worker)
+                        break
+                    if not ready and (pool is None or self.parse_while_starting):
+                        pending.append(parse_chunk(*chunk))  # no worker (yet)
+                        break
+                    if not ready:
+                        await pool.started()
+                        continue
+                    await self._store(pending.popleft(), sink, pool)  # every worker busy
+                while pending and isinstance(pending[0], ParsedChunk):
+                    await self._store(pending.popleft(), sink, pool)
+            while pending:
+                await self._store(pending.popleft(), sink, pool)
+        except BaseException:
+            if pool is not None:
+                pool.close(abandon=True)
+                pool = None
+            raise
+        finally:
+            if pool is not None:
+                pool.close(abandon=False)
+
+    async def _store(
+        self, entry: ParsedChunk | Worker, sink: BulkImport, pool: ParsingPool | None
+    ) -> None:
+        """Check one chunk's rows against the file so far, then store them; a chunk that
+        stopped at a bad line raises its error once the rows before it passed."""
+        if isinstance(entry, ParsedChunk):
+            parsed, encoded = entry, None
+        else:
+            assert pool is not None
+            parsed, encoded = await pool.receive(entry)
+        await self._check(parsed)
+        if parsed.error is not None:
+            raise parsed.error
+        if encoded is None:
+            await sink.add(parsed.threads, parsed.items)
+        else:
+            await sink.add_encoded(encoded)
+        threads = parsed.thread_ids.count(None)
+        self._threads += threads
+        self._items += len(parsed.ids) - threads
+
+    async def _check(self, parsed: ParsedChunk) -> None:
         """The checks that need the whole file or the store: ids unique in the file, and
         every item's thread on an earlier line or already stored."""
-        threads: list[ThreadRow] = []
-        items: list[ItemRow] = []
         line_of, known = self._line_of, self._known_threads
-        for number, row in parsed:
-            kind = "item" if isinstance(row, ItemRow) else "thread"
-            first = line_of.setdefault((kind, row.id), number)
+        for number, id_, thread_id in zip(
+            parsed.numbers, parsed.ids, parsed.thread_ids, strict=True
+        ):
+            kind = "thread" if thread_id is None else "item"
+            first = line_of.setdefault((kind, id_), number)
             if first != number:
-                raise ImportFailed(number, f"{kind} id '{row.id}' already appears on line {first}")
-            if isinstance(row, ThreadRow):
-                known.add(row.id)
-                threads.append(row)
-                continue
-            if row.thread_id not in known:
-                if await self.store.get_thread(self.project, row.thread_id) is None:
+                raise ImportFailed(number, f"{kind} id '{id_}' already appears on line {first}")
+            if thread_id is None:
+                known.add(id_)
+            elif thread_id not in known:
+                if await self.store.get_thread(self.project, thread_id) is None:
                     raise ImportFailed(
                         number,
-                        f"item '{row.id}' belongs to thread '{row.thread_id}', which is "
+                        f"item '{id_}' belongs to thread '{thread_id}', which is "
                         "neither on an earlier line nor stored in the project",
                     )
-                known.add(row.thread_id)
-            items.append(row)
-        return threads, items
+                known.add(thread_id)
 
 
 async def export_lines(
@@ -228,9 +204,3 @@ async def export_lines(
         if not page.has_more or not page.rows:
             return
         after = page.rows[-1].id
-
-
-def read_lines(stream: BinaryIO) -> Iterator[bytes]:
-    """Lines of a binary stream, without their line endings."""
-    for raw in stream:
-        yield raw.rstrip(b"\r\n")

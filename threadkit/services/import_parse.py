@@ -1,0 +1,172 @@
+"""Parsing an import's lines: chunks of a JSON Lines file, each checked line by line.
+
+What needs the whole file or the store (ids unique in the file, every item's thread
+known) is checked afterwards, in order, by ``transfer.Importer``. This module is what
+the parsing processes run (``import_workers``), so it imports no more than parsing
+needs.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+from threadkit.schemas import RestItem, RestThread
+from threadkit.stores.base import ItemRow, ThreadRow, item_row_from_rest
+
+_THREAD: TypeAdapter[Any] = TypeAdapter(RestThread)
+_ITEM: TypeAdapter[Any] = TypeAdapter(RestItem)
+
+#: lines per chunk when the lines come one by one (``chunks_of_lines``)
+CHUNK_LINES = 5_000
+#: bytes read at a time from a file (``chunks_of_stream``): about 10,000 items
+CHUNK_BYTES = 4 << 20
+
+#: a chunk of lines: the number of its first line, and its lines joined by newlines
+Chunk = tuple[int, bytes]
+
+
+class ImportFailed(Exception):
+    """A line of the file cannot be imported; nothing of the file was stored."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class ParsedChunk:
+    """A chunk's rows up to its first bad line (``error``, ``None`` if there is none).
+
+    ``numbers``, ``ids`` and ``thread_ids`` list the rows in file order (an item's
+    thread id, ``None`` for a thread): what the checks across chunks need.
+    """
+
+    threads: list[ThreadRow] = field(default_factory=list)
+    items: list[ItemRow] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    thread_ids: list[str | None] = field(default_factory=list)
+    error: ImportFailed | None = None
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: an import keeps every id it has seen alive (and
+    every row, for a store that stores them at the end), and the collector would scan
+    them over and over (it more than doubled the parsing time of a million items).
+    They hold no cycles; reference counting still frees everything else as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "object"
+    return f"{where}: {first['msg']}"
+
+
+def _parse_line(number: int, raw: bytes) -> ThreadRow | ItemRow:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ImportFailed(number, f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ImportFailed(number, "expected a JSON object")
+    kind = data.get("object")
+    if kind == "chatkit.thread":
+        try:
+            _THREAD.validate_python(data)
+        except ValidationError as exc:
+            raise ImportFailed(number, _validation_reason(exc)) from None
+        return ThreadRow(
+            id=data["id"],
+            user=data["user"],
+            created_us=data["created_at"] * 1_000_000,
+            title=data["title"],
+            status=data["status"],
+        )
+    if kind == "chatkit.thread_item":
+        try:
+            _ITEM.validate_python(data)
+        except ValidationError as exc:
+            raise ImportFailed(number, _validation_reason(exc)) from None
+        return item_row_from_rest(data)
+    raise ImportFailed(
+        number, f"'object' must be 'chatkit.thread' or 'chatkit.thread_item', got {kind!r}"
+    )
+
+
+def parse_chunk(first: int, data: bytes) -> ParsedChunk:
+    """Parse and check lines ``first, first + 1, ...`` of ``data`` (blank ones are
+    skipped), each on its own, stopping at the first bad one."""
+    parsed = ParsedChunk()
+    with cyclic_gc_paused():
+        for number, raw in enumerate(data.split(b"\n"), start=first):
+            if not raw.strip():
+                continue
+            try:
+                row = _parse_line(number, raw)
+            except ImportFailed as exc:
+                parsed.error = exc
+                break
+            parsed.numbers.append(number)
+            parsed.ids.append(row.id)
+            if isinstance(row, ThreadRow):
+                parsed.threads.append(row)
+                parsed.thread_ids.append(None)
+            else:
+                parsed.items.append(row)
+                parsed.thread_ids.append(row.thread_id)
+    return parsed
+
+
+def chunks_of_lines(
+    lines: Iterable[bytes], size: int = CHUNK_LINES, progress: Callable[[int], None] | None = None
+) -> Iterator[Chunk]:
+    """Chunks of ``size`` lines from lines given one by one (without line endings)."""
+    chunk: list[bytes] = []
+    first = 1
+    for number, raw in enumerate(lines, start=1):
+        if progress is not None:
+            progress(len(raw))
+        chunk.append(raw)
+        if len(chunk) == size:
+            yield first, b"\n".join(chunk)
+            chunk, first = [], number + 1
+    if chunk:
+        yield first, b"\n".join(chunk)
+
+
+def chunks_of_stream(
+    stream: BinaryIO, size: int = CHUNK_BYTES, progress: Callable[[int], None] | None = None
+) -> Iterator[Chunk]:
+    """Chunks of whole lines from a binary file, read ``size`` bytes at a time (a line
+    longer than that makes its chunk longer). A line may end in ``\\r\\n``: JSON allows
+    the ``\\r`` as white space."""
+    first, rest = 1, b""
+    while data := stream.read(size):
+        if progress is not None:
+            progress(len(data))
+        data = rest + data
+        end = data.rfind(b"\n")
+        if end < 0:
+            rest = data
+            continue
+        chunk, rest = data[:end], data[end + 1 :]
+        yield first, chunk
+        first += chunk.count(b"\n") + 1
+    if rest:
+        yield first, rest
