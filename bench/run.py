@@ -905,69 +905,44 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
                 out.write(item.payload.encode() + b"\n")
     size = source.stat().st_size
     items = threads * args.items_per_thread
-    parsers = [int(p) for p in args.parsers.split(",")]
-    seconds: dict[int, list[float]] = {p: [] for p in parsers}
+    seconds: list[float] = []
     floors: list[float] = []
-    lines = []
     for rep in range(args.repeat):
-        # alternated, so that each setting meets the machine's moods alike
-        for p in parsers if rep % 2 == 0 else parsers[::-1]:
-            target = work / f"import-{p}.db"
-            for leftover in work.glob(f"import-{p}.db*"):
-                leftover.unlink()
-            db = f"sqlite:///{target}"
-            subprocess.run(
-                [PYTHON, "-m", "threadkit", "migrate", "--db", db], check=True, capture_output=True
-            )
-            command = [PYTHON, "-m", "threadkit", "import", str(source), "--db", db]
-            started = time.perf_counter()
-            subprocess.run(
-                [*command, "--project", "bench", "--parsers", str(p)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            seconds[p].append(time.perf_counter() - started)
-            print(
-                f"  run {rep + 1}, --parsers {p}: {items / seconds[p][-1]:,.0f} items/s", flush=True
-            )
-        for leftover in work.glob("copy.db*"):
+        for leftover in work.glob("*.db*"):
             leftover.unlink()
-        floors.append(sqlite_copy_seconds(work / f"import-{parsers[0]}.db", work / "copy.db"))
-    shutil.rmtree(work, ignore_errors=True)
-    floor = statistics.median(floors)
-    lines.append(
-        f"threadkit import: {threads:,} threads + {items:,} items ({size / 2**20:.0f} MiB JSONL)"
-        f" into a new SQLite file, {args.repeat} runs per setting, alternated; medians:"
-    )
-    for p in parsers:
-        rate = items / statistics.median(seconds[p])
-        runs = ", ".join(f"{items / t:,.0f}" for t in seconds[p])
-        lines.append(
-            f"- --parsers {p}: {rate:,.0f} items/s (runs: {runs});"
-            f" / SQLite alone {floor / statistics.median(seconds[p]):.2f}"
-            f" (target >= 50,000: {'met' if rate >= 50_000 else 'NOT met'})"
+        db = f"sqlite:///{work / 'import.db'}"
+        subprocess.run(
+            [PYTHON, "-m", "threadkit", "migrate", "--db", db], check=True, capture_output=True
         )
-    if len(parsers) > 1:
-        base = seconds[parsers[-1]]
-        for p in parsers[:-1]:
-            ratios = [b / a for a, b in zip(seconds[p], base, strict=True)]
-            lines.append(
-                f"- --parsers {p} vs --parsers {parsers[-1]}, per-run ratios of items/s:"
-                f" {', '.join(f'{r:.2f}' for r in ratios)} (median {statistics.median(ratios):.2f})"
-            )
-    lines.append(
+        started = time.perf_counter()
+        subprocess.run(
+            [PYTHON, "-m", "threadkit", "import", str(source), "--db", db, "--project", "bench"],
+            check=True,
+            capture_output=True,
+        )
+        seconds.append(time.perf_counter() - started)
+        # right after each import: the yardstick meets the same state of the machine
+        floors.append(sqlite_copy_seconds(work / "import.db", work / "copy.db"))
+        print(
+            f"  run {rep + 1}: {items / seconds[-1]:,.0f} items/s,"
+            f" SQLite alone {items / floors[-1]:,.0f}",
+            flush=True,
+        )
+    shutil.rmtree(work, ignore_errors=True)
+    rate = items / statistics.median(seconds)
+    ratios = [f / s for s, f in zip(seconds, floors, strict=True)]
+    report = (
+        f"threadkit import: {threads:,} threads + {items:,} items ({size / 2**20:.0f} MiB JSONL)"
+        f" into a new SQLite file, median of {args.repeat} runs: {rate:,.0f} items/s"
+        f" (runs: {', '.join(f'{items / t:,.0f}' for t in seconds)};"
+        f" target >= 50,000: {'met' if rate >= 50_000 else 'NOT met'})\n"
         f"SQLite alone, the same rows copied by one INSERT ... SELECT per table into a new"
-        f" file with the same schema and settings: {floor:.1f} s = {items / floor:,.0f} items/s"
-        f" (median of {len(floors)})"
+        f" file with the same schema and settings, right after each run:"
+        f" {', '.join(f'{items / t:,.0f}' for t in floors)} items/s;"
+        f" threadkit import / SQLite alone per run: {', '.join(f'{r:.2f}' for r in ratios)}"
     )
-    report = "\n".join(lines)
     print(report)
-    return {
-        "items": items,
-        "seconds": {str(p): v for p, v in seconds.items()},
-        "sqlite_alone_seconds": floors,
-    }
+    return {"items": items, "seconds": seconds, "sqlite_alone_seconds": floors}
 
 
 def sqlite_copy_seconds(source: Path, target: Path) -> float:
@@ -1049,12 +1024,7 @@ def main() -> None:
     imp = sub.add_parser("import", help="bulk import speed through `threadkit import`")
     imp.add_argument("--items", type=int, default=1_000_000)
     imp.add_argument("--items-per-thread", type=int, default=100)
-    imp.add_argument(
-        "--parsers",
-        default="2,0",
-        help="comma-separated values of threadkit import --parsers, each run in turn",
-    )
-    imp.add_argument("--repeat", type=int, default=3, help="runs per --parsers value")
+    imp.add_argument("--repeat", type=int, default=3, help="imports, each with its yardstick")
     imp.add_argument("--tmp", default=None, help="folder for the temporary files")
     for p in (load, soak, sse, imp):
         p.add_argument("--json", type=Path, help="also save every figure here")

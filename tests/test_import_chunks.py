@@ -1,11 +1,10 @@
-"""Imports of many chunks: parsed by worker processes (or the importing process with
-``parsers=0``), stored batch by batch in one transaction. Every failure, wherever it
-sits in the file, still stores nothing, and names the first bad line."""
+"""Imports of many chunks: parsed chunk by chunk, stored batch by batch in one
+transaction (on SQLite by a second process). Every failure, wherever it sits in the
+file, still stores nothing, and names the first bad line."""
 
 from __future__ import annotations
 
 import io
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -39,16 +38,12 @@ async def exported(store: ThreadStore, project: str) -> list[bytes]:
     return [line.rstrip(b"\n") async for line in export_lines(store, project)]
 
 
-@pytest.mark.parametrize("parsers", [0, 1, 2])
-def test_a_many_chunk_import_stores_every_line_in_order(database: Database, parsers: int) -> None:
+def test_a_many_chunk_import_stores_every_line_in_order(database: Database) -> None:
     project = f"proj_{uuid.uuid4().hex[:8]}"
     objects = threads_with_items(5)  # 5 x 7 lines: 9 chunks
 
     async def work(store: ThreadStore) -> list[bytes]:
-        importer = Importer(
-            store, project, chunk_lines=CHUNK, parsers=parsers, parse_while_starting=False
-        )
-        result = await importer.run(lines_of(objects))
+        result = await Importer(store, project, chunk_lines=CHUNK).run(lines_of(objects))
         assert (result.threads, result.items) == (5, 30)
         return await exported(store, project)
 
@@ -150,7 +145,6 @@ def test_a_stored_id_early_in_a_long_file_stores_nothing(database: Database) -> 
     assert with_store(database[1], work) == 300
 
 
-@pytest.mark.parametrize("parsers", [0, 2])
 @pytest.mark.parametrize(
     ("spoils", "line", "reason"),
     [
@@ -161,7 +155,7 @@ def test_a_stored_id_early_in_a_long_file_stores_nothing(database: Database) -> 
     ],
 )
 def test_the_first_bad_line_is_named_whatever_the_later_ones(
-    database: Database, parsers: int, spoils: dict[int, str], line: int, reason: str
+    database: Database, spoils: dict[int, str], line: int, reason: str
 ) -> None:
     """Lines 29-32 are one chunk: a failure of the checks across the file and a failure
     of a line on its own, in either order, in one chunk."""
@@ -180,51 +174,12 @@ def test_the_first_bad_line_is_named_whatever_the_later_ones(
 
     async def work(store: ThreadStore) -> list[bytes]:
         with pytest.raises(ImportFailed) as caught:
-            importer = Importer(
-                store, project, chunk_lines=CHUNK, parsers=parsers, parse_while_starting=False
-            )
-            await importer.run(lines)
+            await Importer(store, project, chunk_lines=CHUNK).run(lines)
         assert caught.value.line == line, caught.value
         assert reason in caught.value.reason, caught.value
         return await exported(store, project)
 
     assert with_store(database[1], work) == []
-
-
-def own_import_workers() -> list[int]:
-    """Pids of this process's children that are import parsing workers."""
-    pids = []
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except FileNotFoundError:
-                continue
-            if b"threadkit.services.import_workers" in cmdline:
-                pids.append(int(pid))
-    return pids
-
-
-@pytest.mark.parametrize("fails", [False, True])
-def test_parsing_workers_end_with_the_import(tmp_path: Path, fails: bool) -> None:
-    objects = threads_with_items(40)  # 280 lines: 70 chunks
-    lines = lines_of(objects)
-    if fails:
-        lines[200] = b"{"
-    seen: list[int] = []
-
-    async def work(store: ThreadStore) -> None:
-        importer = Importer(store, "p", chunk_lines=CHUNK, parse_while_starting=False)
-        progress = lambda _: seen.extend(own_import_workers())  # noqa: E731
-        if fails:
-            with pytest.raises(ImportFailed):
-                await importer.run(lines, progress)
-        else:
-            await importer.run(lines, progress)
-
-    with_store(f"sqlite:///{tmp_path / 'workers.db'}", work)
-    assert len(set(seen)) == 2  # the import did run in two workers
-    assert own_import_workers() == []
 
 
 def test_chunks_of_a_file_keep_line_numbers(tmp_path: Path) -> None:
@@ -252,24 +207,6 @@ def test_a_file_with_crlf_endings_imports_through_the_cli_path(database: Databas
     async def work(store: ThreadStore) -> list[bytes]:
         result = await Importer(store, project).run_stream(io.BytesIO(data))
         assert (result.threads, result.items) == (3, 18)
-        return await exported(store, project)
-
-    assert with_store(database[1], work) == lines_of(objects)
-
-
-def test_chunks_larger_than_a_pipe_holds(database: Database) -> None:
-    """Chunks of about 1 MB: the importer sends the next chunk while a worker sends
-    a result, each far more than a pipe buffers."""
-    project = f"proj_{uuid.uuid4().hex[:8]}"
-    objects: list[dict[str, Any]] = []
-    for n in range(12):
-        t = thread(created_at=1_700_000_000 + n)
-        objects += [t, *(assistant_message(t["id"], text="é" * 50_000) for _ in range(9))]
-
-    async def work(store: ThreadStore) -> list[bytes]:
-        importer = Importer(store, project, chunk_lines=10, parse_while_starting=False)
-        result = await importer.run(lines_of(objects))
-        assert (result.threads, result.items) == (12, 108)
         return await exported(store, project)
 
     assert with_store(database[1], work) == lines_of(objects)

@@ -20,7 +20,7 @@ from threadkit.config import Settings, database_url
 from threadkit.services.errors import ServiceError
 from threadkit.services.feedback import export_feedback
 from threadkit.services.keys import KeyService
-from threadkit.services.transfer import PARSERS, Importer, ImportFailed, export_lines
+from threadkit.services.transfer import Importer, ImportFailed, export_lines
 from threadkit.stores import ThreadStore, open_store
 from threadkit.stores.base import StoreUnavailable
 
@@ -223,20 +223,13 @@ def keys_revoke(key_id: str, db: str | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @project_option
 @db_option
-@click.option(
-    "--parsers",
-    type=click.IntRange(0, 64),
-    default=PARSERS,
-    show_default=True,
-    help="Processes parsing the file beside this one (0: parse in this one).",
-)
-def import_(file: Path, project: str, db: str | None, parsers: int) -> None:
+def import_(file: Path, project: str, db: str | None) -> None:
     """Import threads and items from a JSON Lines FILE in the REST shapes (all or nothing)."""
     with _progress("importing", file.stat().st_size) as advance, file.open("rb") as stream:
         try:
             result = _with_store(
                 db,
-                lambda store: Importer(store, project, parsers=parsers).run_stream(stream, advance),
+                lambda store: Importer(store, project).run_stream(stream, advance),
             )
         except ImportFailed as exc:
             raise click.ClickException(f"{file}: {exc}; nothing was imported") from None

@@ -1,9 +1,7 @@
 """Parsing an import's lines: chunks of a JSON Lines file, each checked line by line.
 
 What needs the whole file or the store (ids unique in the file, every item's thread
-known) is checked afterwards, in order, by ``transfer.Importer``. This module is what
-the parsing processes run (``import_workers``), so it imports no more than parsing
-needs.
+known) is checked afterwards, in order, by ``transfer.Importer``.
 """
 
 from __future__ import annotations
@@ -43,17 +41,12 @@ class ImportFailed(Exception):
 
 @dataclass(slots=True)
 class ParsedChunk:
-    """A chunk's rows up to its first bad line (``error``, ``None`` if there is none).
+    """A chunk's rows up to its first bad line (``error``, ``None`` if there is none):
+    ``rows`` in file order with their line numbers, and the same rows by kind."""
 
-    ``numbers``, ``ids`` and ``thread_ids`` list the rows in file order (an item's
-    thread id, ``None`` for a thread): what the checks across chunks need.
-    """
-
+    rows: list[tuple[int, ThreadRow | ItemRow]] = field(default_factory=list)
     threads: list[ThreadRow] = field(default_factory=list)
     items: list[ItemRow] = field(default_factory=list)
-    numbers: list[int] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
-    thread_ids: list[str | None] = field(default_factory=list)
     error: ImportFailed | None = None
 
 
@@ -122,14 +115,11 @@ def parse_chunk(first: int, data: bytes) -> ParsedChunk:
             except ImportFailed as exc:
                 parsed.error = exc
                 break
-            parsed.numbers.append(number)
-            parsed.ids.append(row.id)
+            parsed.rows.append((number, row))
             if isinstance(row, ThreadRow):
                 parsed.threads.append(row)
-                parsed.thread_ids.append(None)
             else:
                 parsed.items.append(row)
-                parsed.thread_ids.append(row.thread_id)
     return parsed
 
 

@@ -9,8 +9,7 @@ the whole file is stored in one transaction or not at all.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -26,16 +25,11 @@ from threadkit.services.import_parse import (
     cyclic_gc_paused,
     parse_chunk,
 )
-from threadkit.services.import_workers import ParsingPool, Worker
-from threadkit.stores.base import BulkImport, DuplicateId, PageQuery, ThreadStore
+from threadkit.stores.base import DuplicateId, PageQuery, ThreadRow, ThreadStore
 
-__all__ = ["PARSERS", "ImportFailed", "ImportResult", "Importer", "export_lines"]
+__all__ = ["ImportFailed", "ImportResult", "Importer", "export_lines"]
 
 _PAGE = 100
-
-#: processes parsing a file's chunks beside the importing process, when it has more
-#: than one chunk (docs/performance.md: the importing process alone was the bound)
-PARSERS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,32 +41,20 @@ class ImportResult:
 class Importer:
     """Checks a JSON Lines stream and stores it in one transaction.
 
-    Lines are parsed in chunks, by ``parsers`` processes at once (by this one while
-    they start, unless ``parse_while_starting`` is false; by this one alone with
-    ``parsers=0``). Each chunk is checked against the file
-    so far and handed to the store's ``bulk_import`` in file order as soon as it is
-    parsed, so the store can insert one while the next is parsed (the SQLite store
-    does, docs/performance.md); a bad line anywhere still stores nothing, and the
-    error names the first bad line.
+    Lines are parsed in chunks, each checked against the file so far and handed to the
+    store's ``bulk_import`` as soon as it is parsed, so the store can insert one while
+    the next is parsed (the SQLite store does, docs/performance.md). A bad line
+    anywhere still stores nothing, and the error names the first bad line.
     """
 
-    def __init__(
-        self,
-        store: ThreadStore,
-        project: str,
-        *,
-        chunk_lines: int = CHUNK_LINES,
-        parsers: int = PARSERS,
-        parse_while_starting: bool = True,
-    ) -> None:
+    def __init__(self, store: ThreadStore, project: str, *, chunk_lines: int = CHUNK_LINES):
         self.store = store
         self.project = project
         self.chunk_lines = chunk_lines
-        self.parsers = parsers
-        self.parse_while_starting = parse_while_starting
-        self._line_of: dict[tuple[str, str], int] = {}
+        # line of each id seen so far, by kind: for the checks, and to name the line of
+        # an id the store refuses
+        self._line_of: dict[str, dict[str, int]] = {"thread": {}, "item": {}}
         self._known_threads: set[str] = set()
-        self._threads = self._items = 0
 
     async def run(
         self, lines: Iterable[bytes], progress: Callable[[int], None] | None = None
@@ -87,94 +69,46 @@ class Importer:
         return await self.run_chunks(chunks_of_stream(stream, progress=progress))
 
     async def run_chunks(self, chunks: Iterable[Chunk]) -> ImportResult:
+        threads = items = 0
         try:
             with cyclic_gc_paused():
                 async with self.store.bulk_import(self.project) as sink:
-                    await self._store_chunks(iter(chunks), sink)
+                    for chunk in chunks:
+                        parsed = parse_chunk(*chunk)
+                        await self._check(parsed)
+                        if parsed.error is not None:
+                            raise parsed.error
+                        await sink.add(parsed.threads, parsed.items)
+                        threads += len(parsed.threads)
+                        items += len(parsed.items)
         except DuplicateId as exc:
-            line = self._line_of.get((exc.kind, exc.value), 0)
+            line = self._line_of.get(exc.kind, {}).get(exc.value, 0)
             raise ImportFailed(
                 line, f"{exc.kind} id '{exc.value}' already exists in project '{self.project}'"
             ) from None
-        return ImportResult(self._threads, self._items)
-
-    async def _store_chunks(self, chunks: Iterator[Chunk], sink: BulkImport) -> None:
-        """Parse chunks (here, or in the pool from the second chunk on) and store their
-        results in file order."""
-        pool: ParsingPool | None = None
-        pending: deque[ParsedChunk | Worker] = deque()  # in file order
-        try:
-            for n, chunk in enumerate(chunks):
-                if n == 1 and self.parsers > 0:
-                    pool = ParsingPool(self.parsers, sink.encoder, self.project)
-                while True:
-                    ready = pool.ready() if pool is not None else []
-                    if (worker := ParsingPool.least_busy(ready)) is not None:
-                        worker.send(chunk)
-                        pending.append(worker)
-                        break
-                    if not ready and (pool is None or self.parse_while_starting):
-                        pending.append(parse_chunk(*chunk))  # no worker (yet)
-                        break
-                    if not ready:
-                        await pool.started()
-                        continue
-                    await self._store(pending.popleft(), sink, pool)  # every worker busy
-                while pending and isinstance(pending[0], ParsedChunk):
-                    await self._store(pending.popleft(), sink, pool)
-            while pending:
-                await self._store(pending.popleft(), sink, pool)
-        except BaseException:
-            if pool is not None:
-                pool.close(abandon=True)
-                pool = None
-            raise
-        finally:
-            if pool is not None:
-                pool.close(abandon=False)
-
-    async def _store(
-        self, entry: ParsedChunk | Worker, sink: BulkImport, pool: ParsingPool | None
-    ) -> None:
-        """Check one chunk's rows against the file so far, then store them; a chunk that
-        stopped at a bad line raises its error once the rows before it passed."""
-        if isinstance(entry, ParsedChunk):
-            parsed, encoded = entry, None
-        else:
-            assert pool is not None
-            parsed, encoded = await pool.receive(entry)
-        await self._check(parsed)
-        if parsed.error is not None:
-            raise parsed.error
-        if encoded is None:
-            await sink.add(parsed.threads, parsed.items)
-        else:
-            await sink.add_encoded(encoded)
-        threads = parsed.thread_ids.count(None)
-        self._threads += threads
-        self._items += len(parsed.ids) - threads
+        return ImportResult(threads, items)
 
     async def _check(self, parsed: ParsedChunk) -> None:
         """The checks that need the whole file or the store: ids unique in the file, and
-        every item's thread on an earlier line or already stored."""
-        line_of, known = self._line_of, self._known_threads
-        for number, id_, thread_id in zip(
-            parsed.numbers, parsed.ids, parsed.thread_ids, strict=True
-        ):
-            kind = "thread" if thread_id is None else "item"
-            first = line_of.setdefault((kind, id_), number)
+        every item's thread on an earlier line or already stored. Only the rows before
+        the chunk's first bad line are parsed, so the first failure raised here or by
+        the caller is the file's first bad line."""
+        known = self._known_threads
+        for number, row in parsed.rows:
+            kind = "thread" if isinstance(row, ThreadRow) else "item"
+            first = self._line_of[kind].setdefault(row.id, number)
             if first != number:
-                raise ImportFailed(number, f"{kind} id '{id_}' already appears on line {first}")
-            if thread_id is None:
-                known.add(id_)
-            elif thread_id not in known:
-                if await self.store.get_thread(self.project, thread_id) is None:
+                raise ImportFailed(number, f"{kind} id '{row.id}' already appears on line {first}")
+            if isinstance(row, ThreadRow):
+                known.add(row.id)
+            elif row.thread_id not in known:
+                if await self.store.get_thread(self.project, row.thread_id) is None:
                     raise ImportFailed(
                         number,
-                        f"item '{id_}' belongs to thread '{thread_id}', which is "
+                        f"item '{row.id}' belongs to thread '{row.thread_id}', which is "
                         "neither on an earlier line nor stored in the project",
                     )
-                known.add(thread_id)
+                known.add(row.thread_id)
 
 
 async def export_lines(

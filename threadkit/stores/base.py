@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import pickle
 from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -223,28 +222,11 @@ def user_of(context: Any) -> str:
 
 
 class BulkImport(abc.ABC):
-    """The open side of ``ThreadStore.bulk_import``: rows go in batch by batch, as rows
-    (``add``) or already encoded by ``encoder`` (``add_encoded``)."""
-
-    #: ``"module:function"`` of a function ``(project, threads, items) -> bytes`` that
-    #: another process may run to encode a batch for ``add_encoded``: the caller can
-    #: then spread the work of preparing batches over processes. This default pickles
-    #: the rows; a store sets its own where it has a cheaper form to take.
-    encoder: str = "threadkit.stores.base:encode_rows"
+    """The open side of ``ThreadStore.bulk_import``: rows go in batch by batch."""
 
     @abc.abstractmethod
     async def add(self, threads: Sequence[ThreadRow], items: Sequence[ItemRow]) -> None:
         """Add one batch; may raise ``DuplicateId`` for it or for an earlier batch."""
-
-    async def add_encoded(self, data: bytes) -> None:
-        """``add`` for a batch encoded by ``encoder``."""
-        threads, items = pickle.loads(data)
-        await self.add(threads, items)
-
-
-def encode_rows(project: str, threads: Sequence[ThreadRow], items: Sequence[ItemRow]) -> bytes:
-    """The default ``BulkImport.encoder``: the rows themselves, pickled."""
-    return pickle.dumps((list(threads), list(items)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _BufferedImport(BulkImport):

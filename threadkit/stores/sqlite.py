@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import mmap
+import multiprocessing
 import os
-import pickle
 import queue
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -27,7 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from threadkit.processes import Helper
 from threadkit.stores import migrations
 from threadkit.stores.base import (
     BulkImport,
@@ -79,6 +81,12 @@ LOOK_EVERY_SECONDS = 0.1
 #: load it grew the worker by 200 MiB over four minutes. The readers' caches need not
 #: make room for it: SQLite empties them anyway whenever another connection commits.
 WRITER_CACHE_MIB = 16
+# The helper's interpreter gets this process's sys.path (as multiprocessing's spawn
+# would), so it imports the same threadkit however this one was started.
+_HELPER = (
+    "import sys, json; sys.path[:] = json.loads(sys.argv[1]);"
+    " from threadkit.stores.sqlite_bulk import main; main(sys.argv[2:])"
+)
 
 
 def sqlite_path(url: str) -> str:
@@ -604,39 +612,45 @@ class SQLiteStore(ThreadStore):
         try:
 
             def run(conn: sqlite3.Connection) -> None:
-                for batch in batches:
-                    if isinstance(batch, bytes):
-                        thread_params, item_params = pickle.loads(batch)
-                    else:
-                        thread_params = _thread_params(project, batch[0])
-                        item_params = _item_params(project, batch[1])
-                    insert_unique(conn, "threads", thread_params)
-                    insert_unique(conn, "items", item_params)
+                for threads, items in batches:
+                    insert_unique(conn, "threads", _thread_params(project, threads))
+                    insert_unique(conn, "items", _item_params(project, items))
 
             self._transaction(run)
         finally:
             conn.execute(f"PRAGMA cache_size = {int(previous)}")
 
     def _import_in_helper(self, project: str, sink: _SQLiteImport, batches: list[Any]) -> None:
-        helper = Helper("threadkit.stores.sqlite_bulk", [self.path, str(self._busy_timeout_ms)])
-        pipe = helper.pipe
+        # A fresh interpreter running only ``sqlite_bulk`` (no fork: this process runs
+        # threads; not multiprocessing's spawn, which would import this module and the
+        # caller's main module there first).
+        ours, theirs = multiprocessing.Pipe()
+        args = [json.dumps(sys.path), self.path, str(self._busy_timeout_ms), str(theirs.fileno())]
+        helper = subprocess.Popen(
+            [sys.executable, "-c", _HELPER, *args], pass_fds=[theirs.fileno()]
+        )
+        theirs.close()
         try:
             while (batch := batches.pop(0) if batches else sink.take()) not in _ENDS:
-                if pipe.poll():  # the helper stopped at an earlier batch
-                    raise pipe.recv()
-                if isinstance(batch, bytes):  # already encoded (``encode_batch``)
-                    pipe.send_bytes(batch)
-                else:
-                    threads, items = batch
-                    pipe.send((_thread_params(project, threads), _item_params(project, items)))
-            pipe.send("commit" if batch is _COMMIT else "rollback")
-            if batch is _COMMIT and (failure := pipe.recv()) is not None:
+                if ours.poll():  # the helper stopped at an earlier batch
+                    raise ours.recv()
+                threads, items = batch
+                ours.send((_thread_params(project, threads), _item_params(project, items)))
+            ours.send("commit" if batch is _COMMIT else "rollback")
+            if batch is _COMMIT and (failure := ours.recv()) is not None:
                 raise failure
         except (EOFError, BrokenPipeError, ConnectionResetError):
             raise StoreUnavailable("the import's helper process exited") from None
         finally:
-            # an error stopped it: it waits to be told to end
-            helper.stop(goodbye="rollback")
+            if helper.poll() is None:  # it stopped at an error and waits to be told to end
+                with contextlib.suppress(OSError):
+                    ours.send("rollback")
+            try:
+                helper.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                helper.kill()
+                helper.wait()
+            ours.close()
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -774,8 +788,6 @@ _ENDS = (_COMMIT, _ROLLBACK)
 class _SQLiteImport(BulkImport):
     """Batches handed from the event loop to the writer thread (two at most in flight)."""
 
-    encoder = "threadkit.stores.sqlite:encode_batch"
-
     def __init__(self) -> None:
         self.batches: queue.Queue[Any] = queue.Queue(maxsize=2)
         self.failed: BaseException | None = None
@@ -791,11 +803,6 @@ class _SQLiteImport(BulkImport):
         if self.failed is not None:
             raise self.failed
         await self.put((threads, items))
-
-    async def add_encoded(self, data: bytes) -> None:
-        if self.failed is not None:
-            raise self.failed
-        await self.put(data)
 
     async def put(self, message: Any) -> None:
         try:
@@ -816,16 +823,6 @@ def _statements(script: str) -> list[str]:
     """Split a migration file into statements (they contain no semicolons in strings)."""
     lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
-def encode_batch(project: str, threads: Sequence[ThreadRow], items: Sequence[ItemRow]) -> bytes:
-    """A batch as the import's helper takes it (its rows of parameters, pickled), made
-    wherever the batch is parsed: a parsing process then does this work, not the
-    process that feeds the helper."""
-    return pickle.dumps(
-        (_thread_params(project, threads), _item_params(project, items)),
-        protocol=pickle.HIGHEST_PROTOCOL,
-    )
 
 
 def _thread_params(project: str, threads: Sequence[ThreadRow]) -> list[tuple[Any, ...]]:
