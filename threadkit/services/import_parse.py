@@ -26,8 +26,8 @@ CHUNK_LINES = 5_000
 #: bytes read at a time from a file (``chunks_of_stream``): about 10,000 items
 CHUNK_BYTES = 4 << 20
 
-#: a chunk of lines: the number of its first line, and its lines joined by newlines
-Chunk = tuple[int, bytes]
+#: a chunk of lines: the number of its first line, and its lines (without line endings)
+Chunk = tuple[int, list[bytes]]
 
 
 class ImportFailed(Exception):
@@ -102,12 +102,12 @@ def _parse_line(number: int, raw: bytes) -> ThreadRow | ItemRow:
     )
 
 
-def parse_chunk(first: int, data: bytes) -> ParsedChunk:
-    """Parse and check lines ``first, first + 1, ...`` of ``data`` (blank ones are
-    skipped), each on its own, stopping at the first bad one."""
+def parse_chunk(first: int, lines: list[bytes]) -> ParsedChunk:
+    """Parse and check ``lines``, numbered from ``first`` (blank ones are skipped), each
+    on its own, stopping at the first bad one."""
     parsed = ParsedChunk()
     with cyclic_gc_paused():
-        for number, raw in enumerate(data.split(b"\n"), start=first):
+        for number, raw in enumerate(lines, start=first):
             if not raw.strip():
                 continue
             try:
@@ -134,10 +134,10 @@ def chunks_of_lines(
             progress(len(raw))
         chunk.append(raw)
         if len(chunk) == size:
-            yield first, b"\n".join(chunk)
+            yield first, chunk
             chunk, first = [], number + 1
     if chunk:
-        yield first, b"\n".join(chunk)
+        yield first, chunk
 
 
 def chunks_of_stream(
@@ -155,8 +155,8 @@ def chunks_of_stream(
         if end < 0:
             rest = data
             continue
-        chunk, rest = data[:end], data[end + 1 :]
-        yield first, chunk
-        first += chunk.count(b"\n") + 1
+        lines, rest = data[:end].split(b"\n"), data[end + 1 :]
+        yield first, lines
+        first += len(lines)
     if rest:
-        yield first, rest
+        yield first, [rest]
