@@ -10,6 +10,7 @@ from threadkit.services.items import ItemService
 from . import params
 from .auth import Authenticator
 from .responses import JSONResponse
+from .routing import route
 
 
 def routes(auth: Authenticator, items: ItemService) -> list[Route]:
@@ -18,4 +19,4 @@ def routes(auth: Authenticator, items: ItemService) -> list[Route]:
         page = params.page_query(request.query_params)
         return JSONResponse(await items.list(key.project, request.path_params["thread_id"], page))
 
-    return [Route("/v1/chatkit/threads/{thread_id}/items", list_items, methods=["GET"])]
+    return [route("/v1/chatkit/threads/{thread_id}/items", list_items, methods=["GET"])]

@@ -73,6 +73,7 @@ from threadkit.stores.base import ThreadStore
 from threadkit.workflows import Unsupported, WorkflowRegistry
 
 from .auth import bearer_token
+from .routing import route
 
 log = logging.getLogger("threadkit.chatkit")
 
@@ -485,4 +486,4 @@ class ProtocolEndpoint:
 
 
 def routes(endpoint: ProtocolEndpoint) -> list[Route]:
-    return [Route("/chatkit", endpoint.handle, methods=["POST"])]
+    return [route("/chatkit", endpoint.handle, methods=["POST"])]

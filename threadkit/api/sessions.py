@@ -14,6 +14,7 @@ from threadkit.services.sessions import SessionService
 from .auth import Authenticator
 from .protocol import read_body
 from .responses import JSONResponse
+from .routing import route
 
 #: room for state variables: up to 64 strings of up to 10 MiB each are allowed, but
 #: a body this size is plenty for any real session
@@ -43,6 +44,6 @@ def routes(auth: Authenticator, sessions: SessionService) -> list[Route]:
         return JSONResponse(await sessions.cancel(key.project, request.path_params["session_id"]))
 
     return [
-        Route("/v1/chatkit/sessions", create_session, methods=["POST"]),
-        Route("/v1/chatkit/sessions/{session_id}/cancel", cancel_session, methods=["POST"]),
+        route("/v1/chatkit/sessions", create_session, methods=["POST"]),
+        route("/v1/chatkit/sessions/{session_id}/cancel", cancel_session, methods=["POST"]),
     ]

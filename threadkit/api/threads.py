@@ -10,6 +10,7 @@ from threadkit.services.threads import ThreadService
 from . import params
 from .auth import Authenticator
 from .responses import JSONResponse
+from .routing import route
 
 
 def routes(auth: Authenticator, threads: ThreadService) -> list[Route]:
@@ -36,7 +37,7 @@ def routes(auth: Authenticator, threads: ThreadService) -> list[Route]:
         return JSONResponse(await threads.delete(key.project, request.path_params["thread_id"]))
 
     return [
-        Route("/v1/chatkit/threads/{thread_id}", retrieve_thread, methods=["GET"]),
-        Route("/v1/chatkit/threads", list_threads, methods=["GET"]),
-        Route("/v1/chatkit/threads/{thread_id}", delete_thread, methods=["DELETE"]),
+        route("/v1/chatkit/threads/{thread_id}", retrieve_thread, methods=["GET"]),
+        route("/v1/chatkit/threads", list_threads, methods=["GET"]),
+        route("/v1/chatkit/threads/{thread_id}", delete_thread, methods=["DELETE"]),
     ]

@@ -28,6 +28,7 @@ from threadkit.services.sessions import SessionService, is_session_secret
 from threadkit.stores.base import DEFAULT_PROJECT
 
 from .auth import bearer_token
+from .routing import route
 
 #: room for the multipart framing around the file's bytes
 MULTIPART_OVERHEAD = 64 * 1024
@@ -191,6 +192,6 @@ def routes(attachments: AttachmentService, sessions: SessionService) -> list[Rou
         )
 
     return [
-        Route("/chatkit/attachments/{attachment_id}/upload", upload, methods=["POST", "PUT"]),
-        Route("/chatkit/attachments/{attachment_id}/preview", preview, methods=["GET"]),
+        route("/chatkit/attachments/{attachment_id}/upload", upload, methods=["POST", "PUT"]),
+        route("/chatkit/attachments/{attachment_id}/preview", preview, methods=["GET"]),
     ]
