@@ -1,5 +1,5 @@
 """Every SQLite query on the request paths uses an index: no table scan, no sort; a
-page of one user's threads reads its index alone.
+page of one user's threads, and a thread retrieved by id, read an index alone.
 
 The statements are captured from the real store while it serves real calls
 (``sqlite3`` trace callback), then each is run through ``EXPLAIN QUERY PLAN``.
@@ -19,6 +19,7 @@ from threadkit.services.keys import KeyService
 from threadkit.services.threads import ThreadService
 from threadkit.services.transfer import Importer
 from threadkit.stores.base import PageQuery
+from threadkit.stores.rows import THREAD_COLUMNS
 from threadkit.stores.sqlite import SQLiteStore
 
 
@@ -64,4 +65,7 @@ def test_request_path_queries_use_indexes(tmp_path: Path) -> None:
         assert "USING" in plan, (sql, plan)
         if "user_id = " in sql and " LIMIT " in sql:  # a page of one user's threads
             assert "USING COVERING INDEX threads_by_user_time" in plan, (sql, plan)
+        if sql.startswith(f"SELECT {THREAD_COLUMNS} FROM threads") and "LIMIT" not in sql:
+            assert "USING COVERING INDEX threads_by_id_covering" in plan, (sql, plan)
     assert any("user_id = " in s and " LIMIT " in s for s in selects)
+    assert any(s.startswith(f"SELECT {THREAD_COLUMNS} FROM threads INDEXED BY") for s in selects)

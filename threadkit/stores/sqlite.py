@@ -261,7 +261,8 @@ class SQLiteStore(ThreadStore):
         r = (
             self._conn()
             .execute(
-                f"SELECT {THREAD_COLUMNS} FROM threads WHERE project = ? AND id = ?",
+                f"SELECT {THREAD_COLUMNS} FROM threads INDEXED BY threads_by_id_covering"
+                " WHERE project = ? AND id = ?",
                 (project, thread_id),
             )
             .fetchone()
