@@ -1,10 +1,10 @@
 """Runs the ASGI app (``threadkit.app:create_app``, one per worker) on an HTTP server.
 
 granian is the default: its HTTP handling is written in Rust, so less of each
-request's time is spent in Python. Retrieving a thread on it reached 0.78-0.94
-(SQLite, two tables of one day) and 1.30 (PostgreSQL) of the requests/s of the
-benchmarks' reference app on uvicorn, against 0.72-0.79 and 1.15 for threadkit on
-uvicorn in the same runs (``docs/performance.md``). uvicorn stays available
+request's time is spent in Python. Retrieving a thread on it reached 1.18 (SQLite)
+and 1.22 (PostgreSQL) of the requests/s of the benchmarks' reference app on uvicorn,
+against 0.93 and 0.99 for threadkit on uvicorn in the same runs
+(``docs/performance.md``). uvicorn stays available
 (``--server uvicorn``). Both run ``workers`` processes, each building its own app from
 the environment.
 """

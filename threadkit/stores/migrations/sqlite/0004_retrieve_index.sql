@@ -4,7 +4,7 @@
 -- table. SQLite has no INCLUDE columns, so the unique index stays for uniqueness and this
 -- one carries the row; SELECTs by id name it with INDEXED BY, since the planner prefers
 -- the unique index for an equality on all of its columns. At a million threads it made a
--- retrieve 1.03-1.10x faster under load and its latency 1.14x that at a thousand threads
--- instead of 1.19x (docs/performance.md, change 29).
+-- retrieve 1.03-1.10x faster under load, and its p50 went from 1.22x that at a thousand
+-- threads to 1.14x (docs/performance.md, change 29).
 CREATE INDEX threads_by_id_covering
     ON threads (project, id, user_id, created_us, title, status, extra);
