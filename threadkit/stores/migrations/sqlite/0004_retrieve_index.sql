@@ -2,7 +2,7 @@
 --
 -- Retrieving a thread was two B-tree descents, threads_by_id to the rowid and then the
 -- table. SQLite has no INCLUDE columns, so the unique index stays for uniqueness and this
--- one carries the row; SELECTs by id name it with INDEXED BY, since the planner prefers
+-- one carries the row; the lookup by id names it with INDEXED BY, since the planner prefers
 -- the unique index for an equality on all of its columns. At a million threads it made a
 -- retrieve 1.03-1.10x faster under load, and its p50 went from 1.22x that at a thousand
 -- threads to 1.14x (docs/performance.md, change 29).
