@@ -38,7 +38,7 @@ import orjson
 
 from threadkit.services.keys import KeyService
 from threadkit.stores import open_store
-from threadkit.stores.base import ItemRow, PageQuery, ThreadRow, item_row_from_rest
+from threadkit.stores.records import ItemRow, PageQuery, ThreadRow, item_row_from_rest
 
 PROJECT = "bench"
 BASE_TIME = 1_700_000_000  # seconds; thread i is created at BASE_TIME + i

@@ -10,7 +10,8 @@ from typing import TypeVar
 
 from tests.conftest import run
 from threadkit.stores import ThreadStore, open_store
-from threadkit.stores.base import CursorNotFound, ItemRow, PageQuery, ThreadRow
+from threadkit.stores.errors import CursorNotFound
+from threadkit.stores.records import ItemRow, PageQuery, ThreadRow
 
 T = TypeVar("T")
 Database = tuple[str, str]

@@ -16,7 +16,7 @@ from tests.conftest import with_store
 from tests.helpers import all_item_types, assistant_message, thread
 from threadkit.services.import_parse import chunks_of_stream
 from threadkit.services.transfer import Importer, ImportFailed, export_lines
-from threadkit.stores.base import ThreadStore
+from threadkit.stores import ThreadStore
 
 Database = tuple[str, str]
 CHUNK = 4  # lines per chunk: the files below span several chunks

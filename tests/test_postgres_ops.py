@@ -38,17 +38,13 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from threadkit.stores import migrations
-from threadkit.stores.base import (
-    FeedbackRow,
-    ItemRow,
-    KeyRow,
-    PageQuery,
-    SessionRow,
-    StoreUnavailable,
-    ThreadRow,
-)
-from threadkit.stores.postgres import LISTINGS, PostgresStore, Query, request_path_queries
+from threadkit.config import store_options
+from threadkit.stores import migrations, open_store
+from threadkit.stores.errors import StoreUnavailable
+from threadkit.stores.postgres import PostgresStore
+from threadkit.stores.postgres.listings import LISTINGS, request_path_queries
+from threadkit.stores.postgres.queries import Query
+from threadkit.stores.records import FeedbackRow, ItemRow, KeyRow, PageQuery, SessionRow, ThreadRow
 
 PG_HOST = "127.0.0.1"
 
@@ -645,16 +641,17 @@ def test_pool_settings_come_from_the_environment(
     monkeypatch.setenv("THREADKIT_PG_STATEMENT_CACHE_SIZE", "0")
 
     async def check() -> tuple[int, int, int]:
-        store = PostgresStore(pg_url)
-        override = PostgresStore(pg_url, pool_max=7)
-        assert (override.pool_min, override.pool_max) == (2, 7)
+        store = open_store(pg_url, **store_options(pg_url))
+        override = PostgresStore(pg_url, **{**store_options(pg_url), "pool_max": 7})
+        assert (override.pool.pool_min, override.pool.pool_max) == (2, 7)
         await store.open()
         try:
             # Without a statement cache (as behind a transaction-mode pooler) it all works.
             await store.import_rows("p", [ThreadRow("cthr_1", "u", 1, "t", {"type": "active"})], [])
             for _ in range(3):
                 assert (await store.list_threads("p", PageQuery())).rows[0].id == "cthr_1"
-            pool = store._pool
+            assert isinstance(store, PostgresStore)
+            pool = store.pool._pool
             assert pool is not None
             conn = await asyncpg.connect(pg_url)
             try:
@@ -674,4 +671,4 @@ def test_pool_settings_come_from_the_environment(
     assert 2 <= connections <= 3
     monkeypatch.setenv("THREADKIT_PG_POOL_MAX", "lots")
     with pytest.raises(ValueError, match="THREADKIT_PG_POOL_MAX"):
-        PostgresStore(pg_url)
+        store_options(pg_url)

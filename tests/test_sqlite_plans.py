@@ -18,9 +18,9 @@ from threadkit.services.items import ItemService
 from threadkit.services.keys import KeyService
 from threadkit.services.threads import ThreadService
 from threadkit.services.transfer import Importer
-from threadkit.stores.base import PageQuery
+from threadkit.stores.records import PageQuery
 from threadkit.stores.rows import THREAD_COLUMNS
-from threadkit.stores.sqlite import SQLiteStore
+from threadkit.stores.sqlite.store import SQLiteStore
 
 
 def test_request_path_queries_use_indexes(tmp_path: Path) -> None:
@@ -36,8 +36,8 @@ def test_request_path_queries_use_indexes(tmp_path: Path) -> None:
             objects += [t, *all_item_types(t["id"])]
         await Importer(store, "p").run(orjson.dumps(o) for o in objects)
         secret = (await KeyService(store).create("p")).secret
-        store._conn().execute("ANALYZE")
-        store._conn().set_trace_callback(statements.append)
+        store._db.conn().execute("ANALYZE")
+        store._db.conn().set_trace_callback(statements.append)
         tid, mid = threads[100]["id"], threads[50]["id"]
         await KeyService(store).authenticate(secret)
         svc, items = ThreadService(store), ItemService(store)
@@ -51,7 +51,7 @@ def test_request_path_queries_use_indexes(tmp_path: Path) -> None:
             after = first["first_id"]
             await items.list("p", tid, PageQuery(order=order, after=after))  # type: ignore[arg-type]
             await items.list("p", tid, PageQuery(order=order, before=after))  # type: ignore[arg-type]
-        store._conn().set_trace_callback(None)
+        store._db.conn().set_trace_callback(None)
         await store.close()
 
     asyncio.run(scenario())

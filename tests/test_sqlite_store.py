@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from threadkit.stores import migrations
-from threadkit.stores.base import StoreUnavailable, ThreadRow
-from threadkit.stores.sqlite import (
+from threadkit.stores.errors import StoreUnavailable
+from threadkit.stores.records import ThreadRow
+from threadkit.stores.sqlite.connections import (
     CHANGING_CACHE_MIB,
     LOOK_EVERY_SECONDS,
     WRITER_CACHE_MIB,
-    SQLiteStore,
-    _statements,
 )
+from threadkit.stores.sqlite.migrate import statements as _statements
+from threadkit.stores.sqlite.store import SQLiteStore
 
 ACTIVE = {"type": "active"}
 
@@ -28,7 +29,7 @@ def test_connections_are_durable(tmp_path: Path) -> None:
 
     async def check() -> tuple[str, int]:
         await store.open()
-        conn = store._conn()
+        conn = store._db.conn()
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         sync = conn.execute("PRAGMA synchronous").fetchone()[0]
         await store.close()
@@ -42,12 +43,12 @@ def test_readers_get_the_configured_cache_and_the_writer_a_small_one(tmp_path: P
     store = SQLiteStore(f"sqlite:///{tmp_path / 'c.db'}", cache_mib=64)
 
     def cache_kib() -> int:
-        return -store._conn().execute("PRAGMA cache_size").fetchone()[0]
+        return -store._db.conn().execute("PRAGMA cache_size").fetchone()[0]
 
     async def check() -> tuple[int, int]:
         await store.open()
         try:
-            return cache_kib(), await store._write(cache_kib)
+            return cache_kib(), await store._db.write(cache_kib)
         finally:
             await store.close()
 
@@ -62,7 +63,7 @@ def test_readers_keep_a_small_cache_while_the_database_changes(tmp_path: Path) -
     look = LOOK_EVERY_SECONDS + 0.05
 
     def reader_cache_kib() -> int:
-        return -store._conn().execute("PRAGMA cache_size").fetchone()[0]
+        return -store._db.conn().execute("PRAGMA cache_size").fetchone()[0]
 
     async def check() -> list[int]:
         await store.open()
@@ -132,7 +133,7 @@ def test_an_old_file_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
 
     async def reopen() -> tuple[int, str | None]:
         await store.open()
-        version = store.schema_version_sync()
+        version = await store.schema_version()
         row = await store.get_thread("default", "cthr_old")
         await store.close()
         return version, row.title if row else None
@@ -140,16 +141,18 @@ def test_an_old_file_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
     assert asyncio.run(reopen()) == (migrations.latest_version("sqlite"), "kept")
     # opening again applies nothing twice
     again = SQLiteStore(f"sqlite:///{path}")
-    assert again.migrate_sync() == migrations.latest_version("sqlite")
+    assert asyncio.run(again.schema_version()) == migrations.latest_version("sqlite")
+    asyncio.run(again.open())
+    assert again.migrations_applied == ()
     count = sqlite3.connect(path).execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
     assert count == migrations.latest_version("sqlite")
 
 
 def test_the_import_helper_starts_without_the_protocol_models() -> None:
-    """The bulk import's helper process imports only ``sqlite_bulk``: the rest of the
+    """The bulk import's helper process imports only ``sqlite.bulk``: the rest of the
     store pulls in the protocol models, 0.6 s of start-up the importer waits for."""
     code = (
-        "import sys, threadkit.stores.sqlite_bulk;"
+        "import sys, threadkit.stores.sqlite.bulk;"
         " print(sorted(m for m in ('chatkit', 'pydantic', 'threadkit.stores.base')"
         " if m in sys.modules))"
     )

@@ -3,6 +3,58 @@
 The REST API (wire-compatible with OpenAI's ``/v1/chatkit`` endpoints), the ChatKit
 protocol endpoint and the thread stores (SQLite, PostgreSQL) live in subpackages:
 ``threadkit.api`` (HTTP), ``threadkit.services`` (domain rules) and ``threadkit.stores``.
+
+The stores are a library of their own, for any ``ChatKitServer``::
+
+    from threadkit import SQLiteStore, StoreContext
+
+    store = SQLiteStore("chat.db")  # ready: the first call creates the schema
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from threadkit.stores import (
+        PostgresStore,
+        SQLiteStore,
+        StoreContext,
+        StoreUnavailable,
+        StoreUsageError,
+        ThreadStore,
+        open_store,
+    )
+
+_FROM_STORES = (
+    "PostgresStore",
+    "SQLiteStore",
+    "StoreContext",
+    "StoreUnavailable",
+    "StoreUsageError",
+    "ThreadStore",
+    "open_store",
+)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazily: ``import threadkit`` stays cheap (the CLI's start, the import helper).
+    if name in _FROM_STORES:
+        import threadkit.stores
+
+        return getattr(threadkit.stores, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "PostgresStore",
+    "SQLiteStore",
+    "StoreContext",
+    "StoreUnavailable",
+    "StoreUsageError",
+    "ThreadStore",
+    "__version__",
+    "open_store",
+]

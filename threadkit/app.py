@@ -50,7 +50,7 @@ class ThreadkitApp:
 def create_app(settings: Settings | None = None, store: ThreadStore | None = None) -> ThreadkitApp:
     """The threadkit ASGI app. The store is opened (and migrated) on start-up."""
     settings = settings or Settings.from_env()
-    store = store or open_store(settings.database_url)
+    store = store or open_store(settings.database_url, **settings.store_options)
     auth = Authenticator(KeyService(store), require_beta_header=settings.require_beta_header)
 
     @asynccontextmanager

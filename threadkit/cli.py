@@ -16,13 +16,13 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from threadkit import __version__
-from threadkit.config import Settings, database_url
+from threadkit.config import Settings, database_url, store_options
 from threadkit.services.errors import ServiceError
 from threadkit.services.feedback import export_feedback
 from threadkit.services.keys import KeyService
 from threadkit.services.transfer import Importer, ImportFailed, export_lines
 from threadkit.stores import ThreadStore, open_store
-from threadkit.stores.base import StoreUnavailable
+from threadkit.stores.errors import StoreUnavailable
 
 T = TypeVar("T")
 err = Console(stderr=True)
@@ -41,7 +41,8 @@ project_option = click.option(
 
 def _with_store(db: str | None, work: Callable[[ThreadStore], Awaitable[T]]) -> T:
     async def run() -> T:
-        store = open_store(database_url(db))
+        url = database_url(db)
+        store = open_store(url, **store_options(url))
         await store.open()
         try:
             return await work(store)

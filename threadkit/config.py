@@ -1,10 +1,15 @@
-"""Server settings, from command-line options and ``THREADKIT_*`` environment variables."""
+"""Server settings, from command-line options and ``THREADKIT_*`` environment variables.
+
+The one place that reads the environment: the stores, the app and the workflows get
+their settings from here (a library user passes them to the constructors instead).
+"""
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,43 @@ def default_attachments_dir(url: str) -> str:
     if url.startswith("sqlite:///"):
         return str(Path(url.removeprefix("sqlite:///")).parent / "threadkit-files")
     return "./threadkit-files"
+
+
+#: store constructor options and the variables that set them, per backend
+_STORE_VARIABLES: dict[str, list[tuple[str, str, Callable[[str], Any]]]] = {
+    "sqlite": [("cache_mib", "THREADKIT_SQLITE_CACHE_MIB", int)],
+    "postgres": [
+        ("pool_min", "THREADKIT_PG_POOL_MIN", int),
+        ("pool_max", "THREADKIT_PG_POOL_MAX", int),
+        ("statement_cache_size", "THREADKIT_PG_STATEMENT_CACHE_SIZE", int),
+        ("connect_timeout", "THREADKIT_PG_CONNECT_TIMEOUT", float),
+        ("acquire_timeout", "THREADKIT_PG_ACQUIRE_TIMEOUT", float),
+        ("command_timeout", "THREADKIT_PG_COMMAND_TIMEOUT", float),
+    ],
+}
+
+
+def store_options(url: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The store's constructor options set in the environment, for the backend of ``url``:
+
+    * SQLite: ``THREADKIT_SQLITE_CACHE_MIB`` (each reader's page cache, MiB);
+    * PostgreSQL: ``THREADKIT_PG_POOL_MIN`` / ``THREADKIT_PG_POOL_MAX`` (pool size per
+      process), ``THREADKIT_PG_STATEMENT_CACHE_SIZE`` (``0`` behind a transaction-mode
+      pooler such as PgBouncer), ``THREADKIT_PG_CONNECT_TIMEOUT``,
+      ``THREADKIT_PG_ACQUIRE_TIMEOUT``, ``THREADKIT_PG_COMMAND_TIMEOUT`` (seconds).
+    """
+    env = os.environ if environ is None else environ
+    backend = "postgres" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
+    options: dict[str, Any] = {}
+    for option, variable, parse in _STORE_VARIABLES[backend]:
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            options[option] = parse(raw)
+        except ValueError:
+            raise ValueError(f"{variable} must be a number, got {raw!r}") from None
+    return options
 
 
 def server_section(config_path: str | None) -> dict[str, Any]:
@@ -57,6 +99,8 @@ class Settings:
     public_url: str | None = None
     #: largest ``POST /chatkit`` body accepted
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: the store's constructor options (see ``store_options``)
+    store_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def files_dir(self) -> str:
@@ -82,8 +126,10 @@ class Settings:
         if not attachments_dir and server.get("attachments_dir") and config_path:
             # In the file, a relative folder is relative to the file.
             attachments_dir = str(Path(config_path).parent / str(server["attachments_dir"]))
+        url = database_url(db)
         return cls(
-            database_url=database_url(db),
+            database_url=url,
+            store_options=store_options(url),
             require_beta_header=_flag("THREADKIT_REQUIRE_BETA_HEADER", True),
             config_path=config_path,
             cors_origins=tuple(str(o) for o in cors),

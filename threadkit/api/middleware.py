@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadkit.ids import new_request_id
 from threadkit.services.errors import ServiceError
-from threadkit.stores.base import StoreUnavailable
+from threadkit.stores.errors import StoreUnavailable
 
 from .errors import internal_error, invalid_url, service_error_response, unavailable
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from threadkit.services.errors import InvalidRequest
 from threadkit.services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from threadkit.services.validation import checked_string
-from threadkit.stores.base import PageQuery
+from threadkit.stores.records import PageQuery
 
 MAX_STRING = 512
 _INTEGER = re.compile(r"[+-]?[0-9]+")

@@ -33,6 +33,7 @@ from chatkit.types import (
     ClientToolCallItem,
     ErrorEvent,
     InputTranscribeReq,
+    ItemsListReq,
     StructuredInputItem,
     ThreadMetadata,
     ThreadsAddClientToolOutputReq,
@@ -405,6 +406,8 @@ class ProtocolEndpoint:
                         param="params.item_id",
                         code="invalid_value",
                     )
+        elif isinstance(req, ItemsListReq):
+            await self._thread(req.params.thread_id, context)
         elif isinstance(req, ThreadsUpdateReq):
             await self._thread(req.params.thread_id, context)
             if "\x00" in req.params.title:  # no backend may store what another refuses

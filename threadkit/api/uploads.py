@@ -25,7 +25,7 @@ from starlette.routing import Route
 from threadkit.services.attachments import AttachmentService
 from threadkit.services.errors import InvalidRequest, PayloadTooLarge
 from threadkit.services.sessions import SessionService, is_session_secret
-from threadkit.stores.base import DEFAULT_PROJECT
+from threadkit.stores.context import DEFAULT_PROJECT
 
 from .auth import bearer_token
 from .routing import route

@@ -33,7 +33,8 @@ from pydantic import TypeAdapter
 
 from threadkit import ids
 from threadkit.attachments import FileStorage
-from threadkit.stores.base import SessionRow, ThreadStore
+from threadkit.stores import ThreadStore
+from threadkit.stores.records import SessionRow
 
 from .errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 

@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 import orjson
 
-from threadkit.stores.base import FeedbackRow, ThreadStore
+from threadkit.stores import ThreadStore
+from threadkit.stores.records import FeedbackRow
 
 from .errors import InvalidRequest, NotFound
 from .threads import thread_not_found

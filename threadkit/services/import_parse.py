@@ -16,7 +16,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from threadkit.schemas import RestItem, RestThread
-from threadkit.stores.base import ItemRow, ThreadRow, item_row_from_rest
+from threadkit.stores.records import ItemRow, ThreadRow, item_row_from_rest
 
 _THREAD: TypeAdapter[Any] = TypeAdapter(RestThread)
 _ITEM: TypeAdapter[Any] = TypeAdapter(RestItem)

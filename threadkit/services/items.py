@@ -6,7 +6,9 @@ from typing import Any
 
 import orjson
 
-from threadkit.stores.base import CursorNotFound, PageQuery, ThreadStore
+from threadkit.stores import ThreadStore
+from threadkit.stores.errors import CursorNotFound
+from threadkit.stores.records import PageQuery
 
 from .pagination import cursor_error, list_object
 from .threads import thread_not_found

@@ -14,7 +14,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from threadkit import ids
-from threadkit.stores.base import KeyRow, ThreadStore
+from threadkit.stores import ThreadStore
+from threadkit.stores.records import KeyRow
 
 from .errors import NotFound, Unauthenticated
 

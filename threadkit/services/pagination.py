@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from threadkit.stores.base import CursorNotFound
+from threadkit.stores.errors import CursorNotFound
 
 from .errors import InvalidRequest
 

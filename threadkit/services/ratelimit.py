@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import time
 
-from threadkit.stores.base import SessionRow, ThreadStore
+from threadkit.stores import ThreadStore
+from threadkit.stores.records import SessionRow
 
 from .errors import RateLimited
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from threadkit import ids
-from threadkit.stores.base import SessionRow, ThreadStore
+from threadkit.stores import ThreadStore
+from threadkit.stores.records import SessionRow
 
 from .errors import InvalidRequest, NotFound, Unauthenticated
 from .keys import hash_secret, mask

@@ -7,7 +7,9 @@ from typing import Any
 import orjson
 
 from threadkit.attachments import FileStorage
-from threadkit.stores.base import CursorNotFound, PageQuery, ThreadStore
+from threadkit.stores import ThreadStore
+from threadkit.stores.errors import CursorNotFound
+from threadkit.stores.records import PageQuery
 
 from .errors import NotFound
 from .pagination import DEFAULT_LIMIT, cursor_error, list_object

@@ -25,7 +25,9 @@ from threadkit.services.import_parse import (
     cyclic_gc_paused,
     parse_chunk,
 )
-from threadkit.stores.base import DuplicateId, PageQuery, ThreadRow, ThreadStore
+from threadkit.stores import ThreadStore
+from threadkit.stores.errors import DuplicateId
+from threadkit.stores.records import PageQuery, ThreadRow
 
 __all__ = ["ImportFailed", "ImportResult", "Importer", "export_lines"]
 

@@ -1,17 +1,9 @@
-"""The store interface every backend implements.
+"""The row-level interface every backend implements.
 
-A store is two things at once:
-
-* a ``chatkit.store.Store`` (plus the attachment-metadata methods), so anyone
-  writing their own ``ChatKitServer`` can use it directly. The request context is
-  any object with a ``user_id`` attribute; an optional ``project`` attribute scopes
-  it to a project (``"default"`` otherwise). Threads are isolated per ``user_id``.
-* the queries the REST API and the operators' tools need, scoped by project
-  but not by user: keyset pages in both directions, user filters, cascade delete,
-  bulk import, API keys.
-
-Backends implement the abstract row-level methods; the protocol methods are
-built on them here, once, so every backend behaves the same.
+These are the queries the REST API and the operators' tools need, scoped by
+project but not by user: keyset pages in both directions, user filters, cascade
+delete, bulk import, sessions, API keys. ``chatkit_store.ThreadStore`` builds the
+``chatkit.store.Store`` methods on them, once, so every backend behaves the same.
 """
 
 from __future__ import annotations
@@ -19,206 +11,18 @@ from __future__ import annotations
 import abc
 import contextlib
 from collections.abc import AsyncIterator, Hashable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Self
 
-import orjson
-from chatkit.store import NotFoundError, Store, StoreItemType
-from chatkit.types import (
-    Attachment,
-    Page,
-    ThreadItem,
-    ThreadMetadata,
+from .context import DEFAULT_PROJECT
+from .records import (
+    FeedbackRow,
+    ItemRow,
+    KeyRow,
+    PageQuery,
+    RowPage,
+    SessionRow,
+    ThreadRow,
 )
-from pydantic import TypeAdapter
-
-from threadkit import ids, shapes
-from threadkit.stores.errors import CursorNotFound as CursorNotFound
-from threadkit.stores.errors import DuplicateId as DuplicateId
-from threadkit.stores.errors import StoreUnavailable as StoreUnavailable
-
-DEFAULT_PROJECT = "default"
-Order = Literal["asc", "desc"]
-Shape = Literal["rest", "protocol"]
-
-_ATTACHMENT: TypeAdapter[Any] = TypeAdapter(Attachment)
-
-
-# --- rows -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadRow:
-    """A stored thread. ``extra`` keeps protocol-only fields (``metadata``,
-    ``allowed_image_domains``, the exact ``created_at``) so they round-trip."""
-
-    id: str
-    user: str
-    created_us: int
-    title: str | None
-    status: dict[str, Any]
-    extra: dict[str, Any] | None = None
-
-    def to_rest(self) -> dict[str, Any]:
-        return shapes.thread_to_rest(self.id, self.created_us, self.title, self.status, self.user)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemRow:
-    """A stored thread item: its JSON ``payload`` in the ``shape`` it arrived in.
-
-    ``rest_type`` is the REST type it is listed under, ``None`` for items the REST
-    API does not show (hidden context, end of turn, ...).
-    """
-
-    id: str
-    thread_id: str
-    created_us: int
-    shape: Shape
-    rest_type: str | None
-    payload: str
-
-    def to_rest_json(self) -> bytes:
-        """The item's REST JSON (stored bytes as given when it arrived in that shape)."""
-        if self.shape == "rest":
-            return self.payload.encode()
-        rest = shapes.protocol_item_to_rest(shapes.protocol_item_from_json(self.payload))
-        return orjson.dumps(rest)
-
-    def to_protocol(self) -> ThreadItem:
-        if self.shape == "protocol":
-            return shapes.protocol_item_from_json(self.payload)
-        return shapes.rest_item_to_protocol(orjson.loads(self.payload))
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRow:
-    """An API key: never the secret, only its hash and a masked hint."""
-
-    id: str
-    project: str
-    hint: str
-    created_at: int
-    revoked_at: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRow:
-    """A ChatKit session: never its client secret, only the secret's hash (kept by the
-    store) and a masked hint. ``workflow`` and ``configuration`` are the resolved
-    objects the REST API returns; times are Unix seconds."""
-
-    id: str
-    project: str
-    user: str
-    secret_hint: str
-    created_at: int
-    expires_at: int
-    workflow: dict[str, Any]
-    rate_limit: int
-    configuration: dict[str, Any]
-    cancelled_at: int | None = None
-    files_used: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackRow:
-    """A user's feedback on one thread item; ``seq`` orders the export (0 until stored)."""
-
-    thread_id: str
-    item_id: str
-    user: str
-    kind: Literal["positive", "negative"]
-    created_at: int
-    seq: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class PageQuery:
-    """Keyset page request. ``after``/``before`` are ids relative to ``order``."""
-
-    limit: int = 20
-    order: Order = "desc"
-    after: str | None = None
-    before: str | None = None
-
-
-T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class RowPage(Generic[T]):
-    rows: list[T] = field(default_factory=list)
-    has_more: bool = False
-
-
-# --- helpers shared by backends ---------------------------------------------------------
-
-
-def item_row_from_protocol(item: ThreadItem) -> ItemRow:
-    return ItemRow(
-        id=item.id,
-        thread_id=item.thread_id,
-        created_us=shapes.datetime_to_us(item.created_at),
-        shape="protocol",
-        rest_type=shapes.rest_type_of(item),
-        payload=shapes.protocol_item_to_json(item),
-    )
-
-
-def item_row_from_rest(data: dict[str, Any]) -> ItemRow:
-    """A row for an item given in the REST shape; ``data`` keeps its key order."""
-    return ItemRow(
-        id=data["id"],
-        thread_id=data["thread_id"],
-        created_us=data["created_at"] * 1_000_000,
-        shape="rest",
-        rest_type=data["type"],
-        payload=orjson.dumps(data).decode(),
-    )
-
-
-def thread_row_from_metadata(thread: ThreadMetadata, user: str) -> ThreadRow:
-    extra: dict[str, Any] = {"created_at": thread.created_at.isoformat()}
-    if thread.allowed_image_domains is not None:
-        extra["allowed_image_domains"] = thread.allowed_image_domains
-    if thread.metadata:
-        extra["metadata"] = thread.metadata
-    return ThreadRow(
-        id=thread.id,
-        user=user,
-        created_us=shapes.datetime_to_us(thread.created_at),
-        title=thread.title,
-        status=thread.status.model_dump(),
-        extra=extra,
-    )
-
-
-def thread_row_to_metadata(row: ThreadRow) -> ThreadMetadata:
-    extra = row.extra or {}
-    created = extra.get("created_at")
-    return ThreadMetadata(
-        id=row.id,
-        title=row.title,
-        created_at=created if created is not None else shapes.us_to_datetime(row.created_us),
-        status=shapes.status_from_rest(row.status),
-        allowed_image_domains=extra.get("allowed_image_domains"),
-        metadata=extra.get("metadata") or {},
-    )
-
-
-def project_of(context: Any) -> str:
-    return getattr(context, "project", None) or DEFAULT_PROJECT
-
-
-def user_of(context: Any) -> str:
-    user = getattr(context, "user_id", None)
-    if not user:
-        raise ValueError("the store context needs a non-empty user_id attribute")
-    return str(user)
-
-
-# --- the interface ----------------------------------------------------------------------
 
 
 class BulkImport(abc.ABC):
@@ -239,8 +43,8 @@ class _BufferedImport(BulkImport):
         self.items.extend(items)
 
 
-class ThreadStore(Store[Any], abc.ABC):
-    """Base class of threadkit's stores (see the module docstring)."""
+class RowStore(abc.ABC):
+    """The row-level interface every backend implements (see the module docstring)."""
 
     #: short name of the backend, e.g. ``"sqlite"``
     backend: str = ""
@@ -249,15 +53,26 @@ class ThreadStore(Store[Any], abc.ABC):
     #: empty when the schema was already current
     migrations_applied: tuple[str, ...] = ()
 
+    #: the project of contexts that name none (see ``threadkit.stores.context``)
+    project: str = DEFAULT_PROJECT
+
     # -- lifecycle --
 
     @abc.abstractmethod
     async def open(self) -> None:
-        """Connect and bring the schema up to date."""
+        """Connect and bring the schema up to date now. Optional: the first call of any
+        other method does the same. Raises ``StoreUsageError`` after ``close()``."""
 
     @abc.abstractmethod
     async def close(self) -> None:
-        """Release connections."""
+        """Release connections; the store cannot be used afterwards."""
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     @abc.abstractmethod
     async def schema_version(self) -> int:
@@ -423,101 +238,17 @@ class ThreadStore(Store[Any], abc.ABC):
         key service trusts a cached lookup only while this stays the same."""
         return None
 
-    # -- chatkit.store.Store ------------------------------------------------------------
 
-    def generate_thread_id(self, context: Any) -> str:
-        return ids.new_thread_id()
+# TRANSITIONAL: names that used to live here, until every import names their new home.
+from .context import DEFAULT_PROJECT as DEFAULT_PROJECT  # noqa: E402
+from .errors import CursorNotFound as CursorNotFound  # noqa: E402
+from .errors import DuplicateId as DuplicateId  # noqa: E402
+from .errors import StoreUnavailable as StoreUnavailable  # noqa: E402
 
-    def generate_item_id(
-        self, item_type: StoreItemType, thread: ThreadMetadata, context: Any
-    ) -> str:
-        return ids.new_item_id()
 
-    def generate_attachment_id(self, mime_type: str, context: Any) -> str:
-        return ids.new_attachment_id()
+def __getattr__(name: str) -> object:
+    if name == "ThreadStore":
+        from .chatkit_store import ThreadStore
 
-    async def _owned_thread(self, thread_id: str, context: Any) -> ThreadRow:
-        row = await self.get_thread(project_of(context), thread_id)
-        if row is None or row.user != user_of(context):
-            raise NotFoundError(f"Thread {thread_id} not found")
-        return row
-
-    async def load_thread(self, thread_id: str, context: Any) -> ThreadMetadata:
-        return thread_row_to_metadata(await self._owned_thread(thread_id, context))
-
-    async def save_thread(self, thread: ThreadMetadata, context: Any) -> None:
-        row = thread_row_from_metadata(thread, user_of(context))
-        if not await self.upsert_thread(project_of(context), row):
-            raise NotFoundError(f"Thread {thread.id} not found")
-
-    async def load_thread_items(
-        self, thread_id: str, after: str | None, limit: int, order: str, context: Any
-    ) -> Page[ThreadItem]:
-        await self._owned_thread(thread_id, context)
-        try:
-            page = await self.list_items(
-                project_of(context),
-                thread_id,
-                PageQuery(limit=limit, order="asc" if order == "asc" else "desc", after=after),
-                rest_only=False,
-            )
-        except CursorNotFound as exc:
-            raise NotFoundError(f"Item {exc.value} not found in thread {thread_id}") from exc
-        data = [row.to_protocol() for row in page.rows]
-        return Page(data=data, has_more=page.has_more, after=data[-1].id if data else None)
-
-    async def load_threads(
-        self, limit: int, after: str | None, order: str, context: Any
-    ) -> Page[ThreadMetadata]:
-        try:
-            page = await self.list_threads(
-                project_of(context),
-                PageQuery(limit=limit, order="asc" if order == "asc" else "desc", after=after),
-                user=user_of(context),
-            )
-        except CursorNotFound as exc:
-            raise NotFoundError(f"Thread {exc.value} not found") from exc
-        data = [thread_row_to_metadata(row) for row in page.rows]
-        return Page(data=data, has_more=page.has_more, after=data[-1].id if data else None)
-
-    async def delete_thread(self, thread_id: str, context: Any) -> None:
-        await self._owned_thread(thread_id, context)
-        await self.delete_thread_row(project_of(context), thread_id)
-
-    async def add_thread_item(self, thread_id: str, item: ThreadItem, context: Any) -> None:
-        await self._owned_thread(thread_id, context)
-        await self.insert_item(project_of(context), item_row_from_protocol(item))
-
-    async def save_item(self, thread_id: str, item: ThreadItem, context: Any) -> None:
-        await self._owned_thread(thread_id, context)
-        await self.upsert_item(project_of(context), item_row_from_protocol(item))
-
-    async def load_item(self, thread_id: str, item_id: str, context: Any) -> ThreadItem:
-        await self._owned_thread(thread_id, context)
-        row = await self.get_item(project_of(context), thread_id, item_id)
-        if row is None:
-            raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
-        return row.to_protocol()
-
-    async def delete_thread_item(self, thread_id: str, item_id: str, context: Any) -> None:
-        await self._owned_thread(thread_id, context)
-        await self.delete_item(project_of(context), thread_id, item_id)
-
-    async def save_attachment(self, attachment: Attachment, context: Any) -> None:
-        await self.put_attachment(
-            project_of(context),
-            attachment.id,
-            user_of(context),
-            attachment.thread_id,
-            attachment.model_dump_json(),
-        )
-
-    async def load_attachment(self, attachment_id: str, context: Any) -> Attachment:
-        found = await self.get_attachment(project_of(context), attachment_id)
-        if found is None or found[0] != user_of(context):
-            raise NotFoundError(f"Attachment {attachment_id} not found")
-        return _ATTACHMENT.validate_json(found[1])
-
-    async def delete_attachment(self, attachment_id: str, context: Any) -> None:
-        await self.load_attachment(attachment_id, context)
-        await self.remove_attachment(project_of(context), attachment_id)
+        return ThreadStore
+    raise AttributeError(name)

@@ -29,3 +29,8 @@ class DuplicateId(Exception):
 
 class StoreUnavailable(Exception):
     """The database cannot be reached right now (restart, network); retry later."""
+
+
+class StoreUsageError(RuntimeError):
+    """The store is used in a way it cannot serve: after ``close()``, or from an event
+    loop other than the one it was opened on. A bug in the caller, not in the data."""

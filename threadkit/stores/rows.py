@@ -1,7 +1,8 @@
-"""Table columns and row decoding shared by the SQL backends.
+"""Table columns, row encoders and row decoders shared by the SQL backends.
 
 Both backends select the same columns in the same order and keep JSON documents as
-text, so one decoder per row type serves SQLite tuples and asyncpg records alike.
+text, so one decoder per row type serves SQLite tuples and asyncpg records alike,
+and one encoder per row type gives the parameters of both backends' inserts.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from .base import FeedbackRow, ItemRow, KeyRow, SessionRow, ThreadRow
+from .records import FeedbackRow, ItemRow, KeyRow, SessionRow, ThreadRow
 
 THREAD_COLUMNS = "id, user_id, created_us, title, status, extra"
 ITEM_COLUMNS = "id, thread_id, created_us, shape, rest_type, payload"
@@ -69,3 +70,48 @@ def feedback_row(r: Sequence[Any]) -> FeedbackRow:
 def dump_json(value: Any) -> str | None:
     """JSON text for a nullable document column."""
     return None if value is None else orjson.dumps(value).decode()
+
+
+# --- encoders: a row's parameters, in the column order of the backends' inserts -----------
+
+
+def thread_params(project: str, t: ThreadRow) -> tuple[Any, ...]:
+    """``(project, id, user_id, created_us, title, status, extra)``."""
+    return (project, t.id, t.user, t.created_us, t.title, dump_json(t.status), dump_json(t.extra))
+
+
+def item_params(project: str, r: ItemRow) -> tuple[Any, ...]:
+    """``(project, thread_id, id, created_us, shape, rest_type, payload)``."""
+    return (project, r.thread_id, r.id, r.created_us, r.shape, r.rest_type, r.payload)
+
+
+def threads_params(project: str, threads: Sequence[ThreadRow]) -> list[tuple[Any, ...]]:
+    return [thread_params(project, t) for t in threads]
+
+
+def items_params(project: str, items: Sequence[ItemRow]) -> list[tuple[Any, ...]]:
+    return [item_params(project, r) for r in items]
+
+
+def session_params(row: SessionRow, secret_hash: str) -> tuple[Any, ...]:
+    """``(project, id, user_id, secret_hash, secret_hint, created_at, expires_at,
+    cancelled_at, workflow, rate_limit, configuration, files_used)``."""
+    return (
+        row.project,
+        row.id,
+        row.user,
+        secret_hash,
+        row.secret_hint,
+        row.created_at,
+        row.expires_at,
+        row.cancelled_at,
+        dump_json(row.workflow),
+        row.rate_limit,
+        dump_json(row.configuration),
+        row.files_used,
+    )
+
+
+def key_params(row: KeyRow, secret_hash: str) -> tuple[Any, ...]:
+    """``(id, project, secret_hash, hint, created_at, revoked_at)``."""
+    return (row.id, row.project, secret_hash, row.hint, row.created_at, row.revoked_at)

@@ -1,14 +1,23 @@
 """Versioned, forward-only schema migrations: one numbered SQL file per step and backend.
 
 ``sqlite/0001_initial.sql`` and ``postgres/0001_initial.sql`` describe the same
-version 1 for each backend. A store applies, in one transaction each and under a
-database lock, every file whose number is above the recorded version.
+version 1 for each backend. A store applies, in one transaction and under a
+database lock, every file whose number is above the recorded version
+(``pending``), recording each in ``schema_migrations``.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
+
+#: the table that records the applied versions (same columns on both backends)
+CREATE_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+)
+CURRENT_VERSION = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +32,8 @@ class Migration:
         return f"{self.version:04d}_{self.name}"
 
 
-def load(dialect: str) -> list[Migration]:
+@functools.cache
+def load(dialect: str) -> tuple[Migration, ...]:
     """The migrations of ``dialect`` (``"sqlite"`` or ``"postgres"``), in version order."""
     folder = resources.files(__package__).joinpath(dialect)
     found = []
@@ -34,7 +44,12 @@ def load(dialect: str) -> list[Migration]:
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise RuntimeError(f"{dialect} migrations are not numbered 1..N without gaps")
-    return found
+    return tuple(found)
+
+
+def pending(dialect: str, version: int) -> list[Migration]:
+    """The migrations above ``version``, to apply in order."""
+    return [m for m in load(dialect) if m.version > version]
 
 
 def latest_version(dialect: str) -> int:

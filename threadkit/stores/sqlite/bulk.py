@@ -1,5 +1,5 @@
-"""The SQLite store's connections and row inserts, and the helper process a bulk import
-inserts through (its ``main``).
+"""How every SQLite connection is made, the row inserts, and the helper process a bulk
+import inserts through (its ``main``).
 
 Kept free of heavy imports: the helper starts in a fresh interpreter while the
 importing process waits for it, and importing the rest of the store (the protocol

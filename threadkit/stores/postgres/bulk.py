@@ -1,0 +1,83 @@
+"""Bulk import on PostgreSQL: arrays in, one statement per batch, one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
+import asyncpg
+
+from threadkit.stores.errors import DuplicateId
+from threadkit.stores.records import ItemRow, ThreadRow
+from threadkit.stores.rows import items_params, threads_params
+
+from . import queries as q
+from .connections import Pool
+
+R = TypeVar("R")
+
+#: rows per statement when importing
+IMPORT_BATCH = 5_000
+
+
+async def import_rows(
+    pool: Pool, project: str, threads: Sequence[ThreadRow], items: Sequence[ItemRow]
+) -> None:
+    """``ThreadStore.import_rows``: all or nothing, ``DuplicateId`` naming the first id taken."""
+
+    async def work(conn: asyncpg.Connection) -> None:
+        table = "threads"
+        try:
+            async with conn.transaction():
+                # Only threads that already exist can have concurrent appenders; the
+                # new ones are invisible until commit. One lock per new thread would
+                # exhaust the lock table on a big import ("out of shared memory").
+                new = {t.id for t in threads}
+                existing = sorted({r.thread_id for r in items} - new)
+                if existing:
+                    await conn.execute(q.IMPORT_LOCK_THREADS.sql, project, existing)
+                for batch in _batches(threads):
+                    # The rows' parameters, column by column, after the project.
+                    await conn.execute(
+                        q.IMPORT_THREADS.sql, project, *_columns(threads_params(project, batch))
+                    )
+                table = "items"
+                for batch in _batches(items):
+                    await conn.execute(
+                        q.IMPORT_ITEMS.sql, project, *_columns(items_params(project, batch))
+                    )
+        except asyncpg.UniqueViolationError:
+            rows: Sequence[ThreadRow | ItemRow] = threads if table == "threads" else items
+            taken = await _first_taken(conn, project, table, rows)
+            raise DuplicateId(table.rstrip("s"), taken) from None
+
+    await pool.run(work, idempotent=False)
+
+
+def _columns(params: list[tuple[object, ...]]) -> list[list[object]]:
+    return [list(column) for column in zip(*params, strict=True)][1:]
+
+
+def _batches(rows: Sequence[R]) -> Iterator[Sequence[R]]:
+    for start in range(0, len(rows), IMPORT_BATCH):
+        yield rows[start : start + IMPORT_BATCH]
+
+
+async def _first_taken(
+    conn: asyncpg.Connection, project: str, table: str, rows: Sequence[ThreadRow | ItemRow]
+) -> str:
+    """The first id of ``rows`` already stored, or repeated among ``rows``."""
+    stored = {
+        r[0]
+        for r in await conn.fetch(
+            f"SELECT id FROM {table} WHERE project = $1 AND id = ANY($2::text[])",
+            project,
+            [row.id for row in rows],
+        )
+    }
+    seen: set[str] = set()
+    for row in rows:
+        if row.id in seen or row.id in stored:
+            return row.id
+        seen.add(row.id)
+    return rows[0].id if rows else ""

@@ -1,0 +1,148 @@
+"""Keyset-paged lists on PostgreSQL: which rows each list holds, and its page queries
+(the walk itself is ``threadkit.stores.keyset``)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from threadkit.stores import keyset
+from threadkit.stores.errors import CursorNotFound
+from threadkit.stores.records import Order, PageQuery
+from threadkit.stores.rows import ITEM_COLUMNS, THREAD_COLUMNS
+
+from . import queries as q
+from .connections import Pool, names_nothing
+from .queries import Query
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A keyset-paged list: the rows of ``table`` matching ``scope``, in (created_us, seq)
+    order. ``scope`` uses ``$1..$k``, named by ``scope_params``."""
+
+    name: str
+    table: str
+    columns: str
+    scope: str
+    scope_params: tuple[str, ...]
+
+    def cursor(self) -> Query:
+        """Whether an id is in the list (asked only when a page with a cursor is empty)."""
+        n = len(self.scope_params)
+        return Query(
+            f"SELECT 1 FROM {self.table} WHERE {self.scope} AND id = ${n + 1}",
+            (*self.scope_params, "cursor_id"),
+        )
+
+    def page(self, order: Order, after: bool, before: bool) -> Query:
+        return _page_query(self, order, after, before)
+
+
+@functools.cache
+def _page_query(listing: Listing, order: Order, after: bool, before: bool) -> Query:
+    # A cursor's position is looked up inside the page query (an InitPlan the index
+    # condition uses), so a deep page costs one round trip like the first; an unknown
+    # cursor compares as NULL and yields no rows, which `cursor()` then tells apart
+    # from the end of the list.
+    walk = keyset.walk(order, after, before)
+    where = [listing.scope]
+    params = list(listing.scope_params)
+    for name, op, _ in keyset.bounds(walk, after or None, before or None):
+        params.append(f"{name}_id")
+        where.append(
+            f"(created_us, seq) {op} (SELECT created_us, seq FROM {listing.table}"
+            f" WHERE {listing.scope} AND id = ${len(params)})"
+        )
+    params.append("limit")
+    return Query(
+        f"SELECT {listing.columns} FROM {listing.table} WHERE {' AND '.join(where)}"
+        f" ORDER BY created_us {walk.direction}, seq {walk.direction} LIMIT ${len(params)}",
+        tuple(params),
+    )
+
+
+THREADS = Listing("threads", "threads", THREAD_COLUMNS, "project = $1", ("project",))
+USER_THREADS = Listing(
+    "user_threads", "threads", THREAD_COLUMNS, "project = $1 AND user_id = $2", ("project", "user")
+)
+ITEMS = Listing(
+    "items", "items", ITEM_COLUMNS, "project = $1 AND thread_id = $2", ("project", "thread_id")
+)
+REST_ITEMS = Listing(
+    "rest_items",
+    "items",
+    ITEM_COLUMNS,
+    "project = $1 AND thread_id = $2 AND rest_type IS NOT NULL",
+    ("project", "thread_id"),
+)
+LISTINGS = (THREADS, USER_THREADS, ITEMS, REST_ITEMS)
+
+
+def request_path_queries() -> Iterator[tuple[str, Query]]:
+    """Every statement an API request can run, by name (for plan checks)."""
+    yield from (
+        ("get_thread", q.GET_THREAD),
+        ("upsert_thread", q.UPSERT_THREAD),
+        ("delete_thread", q.DELETE_THREAD),
+        ("get_item", q.GET_ITEM),
+        ("insert_item", q.INSERT_ITEM),
+        ("upsert_item", q.UPSERT_ITEM),
+        ("delete_item", q.DELETE_ITEM),
+        ("put_attachment", q.PUT_ATTACHMENT),
+        ("get_attachment", q.GET_ATTACHMENT),
+        ("remove_attachment", q.REMOVE_ATTACHMENT),
+        ("thread_attachments", q.THREAD_ATTACHMENTS),
+        ("find_key", q.FIND_KEY),
+        ("create_session", q.CREATE_SESSION),
+        ("get_session", q.GET_SESSION),
+        ("find_session", q.FIND_SESSION),
+        ("cancel_session", q.CANCEL_SESSION),
+        ("reserve_upload", q.RESERVE_UPLOAD),
+        ("lock_session", q.LOCK_SESSION),
+        ("take_request_slot", q.TAKE_REQUEST_SLOT),
+        ("put_feedback", q.PUT_FEEDBACK),
+        ("list_feedback", q.LIST_FEEDBACK),
+        ("list_user_feedback", q.LIST_USER_FEEDBACK),
+    )
+    for listing in LISTINGS:
+        yield f"{listing.name}.cursor", listing.cursor()
+        for order in ("asc", "desc"):
+            for after in (False, True):
+                for before in (False, True):
+                    name = f"{listing.name}.{order}" + ".after" * after + ".before" * before
+                    yield name, listing.page(order, after, before)
+
+
+async def fetch_page(
+    pool: Pool, listing: Listing, scope: tuple[Any, ...], page: PageQuery
+) -> tuple[list[asyncpg.Record], bool]:
+    """One page of ``listing`` within ``scope`` (the values of its ``scope_params``).
+
+    Raises ``CursorNotFound`` when a cursor names no row of the list."""
+    given = (("after", page.after), ("before", page.before))
+    cursors = [(param, value) for param, value in given if value is not None]
+    for param, value in cursors:
+        if names_nothing(value):
+            raise CursorNotFound(param, value)
+    if names_nothing(*scope):
+        if cursors:
+            raise CursorNotFound(*cursors[0])
+        return [], False
+    query = listing.page(page.order, page.after is not None, page.before is not None)
+    cursor_sql = listing.cursor().sql
+    backwards = page.before is not None and page.after is None
+
+    async def work(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], bool]:
+        rows = await conn.fetch(query.sql, *scope, *(v for _, v in cursors), page.limit + 1)
+        if not rows:
+            for param, value in cursors:
+                if await conn.fetchval(cursor_sql, *scope, value) is None:
+                    raise CursorNotFound(param, value)
+        return keyset.finish(rows, page.limit, backwards)
+
+    return await pool.run(work, idempotent=True)

@@ -1,0 +1,181 @@
+"""The rows a store keeps and hands back, and their conversions from and to the
+protocol models. Plain frozen dataclasses: cheap to build on every read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+import orjson
+from chatkit.types import ThreadItem, ThreadMetadata
+
+from threadkit import shapes
+
+Order = Literal["asc", "desc"]
+Shape = Literal["rest", "protocol"]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRow:
+    """A stored thread. ``extra`` keeps protocol-only fields (``metadata``,
+    ``allowed_image_domains``, the exact ``created_at``) so they round-trip."""
+
+    id: str
+    user: str
+    created_us: int
+    title: str | None
+    status: dict[str, Any]
+    extra: dict[str, Any] | None = None
+
+    def to_rest(self) -> dict[str, Any]:
+        return shapes.thread_to_rest(self.id, self.created_us, self.title, self.status, self.user)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    """A stored thread item: its JSON ``payload`` in the ``shape`` it arrived in.
+
+    ``rest_type`` is the REST type it is listed under, ``None`` for items the REST
+    API does not show (hidden context, end of turn, ...).
+    """
+
+    id: str
+    thread_id: str
+    created_us: int
+    shape: Shape
+    rest_type: str | None
+    payload: str
+
+    def to_rest_json(self) -> bytes:
+        """The item's REST JSON (stored bytes as given when it arrived in that shape)."""
+        if self.shape == "rest":
+            return self.payload.encode()
+        rest = shapes.protocol_item_to_rest(shapes.protocol_item_from_json(self.payload))
+        rest["thread_id"] = self.thread_id  # where it is stored, whatever the item says
+        return orjson.dumps(rest)
+
+    def to_protocol(self) -> ThreadItem:
+        if self.shape == "protocol":
+            return shapes.protocol_item_from_json(self.payload)
+        return shapes.rest_item_to_protocol(orjson.loads(self.payload))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    """An API key: never the secret, only its hash and a masked hint."""
+
+    id: str
+    project: str
+    hint: str
+    created_at: int
+    revoked_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A ChatKit session: never its client secret, only the secret's hash (kept by the
+    store) and a masked hint. ``workflow`` and ``configuration`` are the resolved
+    objects the REST API returns; times are Unix seconds."""
+
+    id: str
+    project: str
+    user: str
+    secret_hint: str
+    created_at: int
+    expires_at: int
+    workflow: dict[str, Any]
+    rate_limit: int
+    configuration: dict[str, Any]
+    cancelled_at: int | None = None
+    files_used: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    """A user's feedback on one thread item; ``seq`` orders the export (0 until stored)."""
+
+    thread_id: str
+    item_id: str
+    user: str
+    kind: Literal["positive", "negative"]
+    created_at: int
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """Keyset page request. ``after``/``before`` are ids relative to ``order``."""
+
+    limit: int = 20
+    order: Order = "desc"
+    after: str | None = None
+    before: str | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class RowPage(Generic[T]):
+    rows: list[T] = field(default_factory=list)
+    has_more: bool = False
+
+
+# --- rows from and to the protocol models ----------------------------------------------
+
+
+def item_row_from_protocol(item: ThreadItem, thread_id: str | None = None) -> ItemRow:
+    """A row for a protocol item, stored in ``thread_id`` (default: the item's own).
+
+    The payload keeps the item exactly as given, its ``thread_id`` field included:
+    ``Store.add_thread_item`` names the thread separately, and what is loaded back
+    must equal what was added."""
+    return ItemRow(
+        id=item.id,
+        thread_id=thread_id or item.thread_id,
+        created_us=shapes.datetime_to_us(item.created_at),
+        shape="protocol",
+        rest_type=shapes.rest_type_of(item),
+        payload=shapes.protocol_item_to_json(item),
+    )
+
+
+def item_row_from_rest(data: dict[str, Any]) -> ItemRow:
+    """A row for an item given in the REST shape; ``data`` keeps its key order."""
+    return ItemRow(
+        id=data["id"],
+        thread_id=data["thread_id"],
+        created_us=data["created_at"] * 1_000_000,
+        shape="rest",
+        rest_type=data["type"],
+        payload=orjson.dumps(data).decode(),
+    )
+
+
+def thread_row_from_metadata(thread: ThreadMetadata, user: str) -> ThreadRow:
+    extra: dict[str, Any] = {"created_at": thread.created_at.isoformat()}
+    if thread.allowed_image_domains is not None:
+        extra["allowed_image_domains"] = thread.allowed_image_domains
+    if thread.metadata:
+        extra["metadata"] = thread.metadata
+    return ThreadRow(
+        id=thread.id,
+        user=user,
+        created_us=shapes.datetime_to_us(thread.created_at),
+        title=thread.title,
+        status=thread.status.model_dump(),
+        extra=extra,
+    )
+
+
+def thread_row_to_metadata(row: ThreadRow) -> ThreadMetadata:
+    extra = row.extra or {}
+    created = extra.get("created_at")
+    return ThreadMetadata(
+        id=row.id,
+        title=row.title,
+        created_at=created if created is not None else shapes.us_to_datetime(row.created_us),
+        status=shapes.status_from_rest(row.status),
+        allowed_image_domains=extra.get("allowed_image_domains"),
+        metadata=extra.get("metadata") or {},
+    )

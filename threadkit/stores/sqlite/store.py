@@ -1,0 +1,319 @@
+"""The SQLite store: the embedded default.
+
+Durability: WAL journal with ``synchronous=FULL``, so an acknowledged write
+survives a power cut, not only a crash of the process. How reads and writes reach
+the file: ``connections``; bulk imports: ``importer``; pages: ``paging``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from threadkit.stores.base import BulkImport
+from threadkit.stores.chatkit_store import ThreadStore
+from threadkit.stores.context import DEFAULT_PROJECT
+from threadkit.stores.records import (
+    FeedbackRow,
+    ItemRow,
+    PageQuery,
+    RowPage,
+    ThreadRow,
+)
+from threadkit.stores.rows import (
+    FEEDBACK_COLUMNS,
+    ITEM_COLUMNS,
+    THREAD_COLUMNS,
+    dump_json,
+    feedback_row,
+    item_params,
+    item_row,
+    thread_params,
+    thread_row,
+)
+
+from . import importer, paging
+from .access import AccessQueries
+from .bulk import insert_unique
+from .connections import DEFAULT_CACHE_MIB, QUIET_SECONDS, Database
+from .migrate import migrate, schema_version
+
+
+def sqlite_path(url: str) -> str:
+    """The file path of a ``sqlite:///path`` URL or of a plain path. An in-memory
+    database is refused: several connections must see one database."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:") else url
+    if url.startswith("sqlite:") and not url.startswith("sqlite:///"):
+        raise ValueError(f"not a SQLite URL: {url!r} (expected sqlite:///path/to/file.db)")
+    if not path or path == ":memory:":
+        raise ValueError("threadkit needs a SQLite file, not an in-memory database")
+    return path
+
+
+class SQLiteStore(AccessQueries, ThreadStore):
+    """Thread store on one SQLite file: ``SQLiteStore("chat.db")`` or
+    ``SQLiteStore("sqlite:///path/to/chat.db")``.
+
+    Usable at once: the first call creates the file and its schema, or upgrades an
+    older one. ``project`` is the project of contexts that name none.
+    """
+
+    backend = "sqlite"
+
+    def __init__(
+        self,
+        url: str | Path,
+        *,
+        project: str = DEFAULT_PROJECT,
+        busy_timeout_ms: int = 10_000,
+        cache_mib: int = DEFAULT_CACHE_MIB,
+        quiet_seconds: float = QUIET_SECONDS,
+    ) -> None:
+        self.path = sqlite_path(str(url))
+        self.url = f"sqlite:///{self.path}"
+        self.project = project
+        self.cache_mib = cache_mib
+        self._db = Database(
+            self.path,
+            self._prepare,
+            busy_timeout_ms=busy_timeout_ms,
+            cache_mib=cache_mib,
+            quiet_seconds=quiet_seconds,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        _, applied = migrate(conn)
+        self.migrations_applied += tuple(applied)
+
+    async def open(self) -> None:
+        await self._db.write(self._db.conn)
+
+    async def close(self) -> None:
+        self._db.close()
+
+    async def schema_version(self) -> int:
+        return schema_version(self.path)
+
+    # -- threads -------------------------------------------------------------------------
+
+    async def get_thread(self, project: str, thread_id: str) -> ThreadRow | None:
+        return self.get_thread_sync(project, thread_id)
+
+    def get_thread_sync(self, project: str, thread_id: str) -> ThreadRow | None:
+        r = (
+            self._db.conn()
+            .execute(
+                f"SELECT {THREAD_COLUMNS} FROM threads INDEXED BY threads_by_id_covering"
+                " WHERE project = ? AND id = ?",
+                (project, thread_id),
+            )
+            .fetchone()
+        )
+        return thread_row(r) if r is not None else None
+
+    async def list_threads(
+        self, project: str, page: PageQuery, user: str | None = None
+    ) -> RowPage[ThreadRow]:
+        return self.list_threads_sync(project, page, user)
+
+    def list_threads_sync(
+        self, project: str, page: PageQuery, user: str | None = None
+    ) -> RowPage[ThreadRow]:
+        scope = "project = ?" + (" AND user_id = ?" if user is not None else "")
+        args: tuple[Any, ...] = (project, user) if user is not None else (project,)
+        rows, has_more = paging.page(self._db.conn(), "threads", THREAD_COLUMNS, scope, args, page)
+        return RowPage([thread_row(r) for r in rows], has_more)
+
+    async def upsert_thread(self, project: str, row: ThreadRow) -> bool:
+        return await self._db.transaction(_upsert_thread, project, row)
+
+    async def delete_thread_row(self, project: str, thread_id: str) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            gone = conn.execute(
+                "DELETE FROM threads WHERE project = ? AND id = ?", (project, thread_id)
+            ).rowcount
+            if not gone:
+                return False
+            conn.execute(
+                "DELETE FROM items WHERE project = ? AND thread_id = ?", (project, thread_id)
+            )
+            conn.execute(
+                "DELETE FROM attachments WHERE project = ? AND thread_id = ?",
+                (project, thread_id),
+            )
+            conn.execute(
+                "DELETE FROM feedback WHERE project = ? AND thread_id = ?", (project, thread_id)
+            )
+            return True
+
+        return await self._db.transaction(run)
+
+    # -- items ---------------------------------------------------------------------------
+
+    async def list_items(
+        self, project: str, thread_id: str, page: PageQuery, *, rest_only: bool
+    ) -> RowPage[ItemRow]:
+        return self.list_items_sync(project, thread_id, page, rest_only=rest_only)
+
+    def list_items_sync(
+        self, project: str, thread_id: str, page: PageQuery, *, rest_only: bool
+    ) -> RowPage[ItemRow]:
+        scope = "project = ? AND thread_id = ?"
+        if rest_only:
+            scope += " AND rest_type IS NOT NULL"
+        rows, has_more = paging.page(
+            self._db.conn(), "items", ITEM_COLUMNS, scope, (project, thread_id), page
+        )
+        return RowPage([item_row(r) for r in rows], has_more)
+
+    async def get_item(self, project: str, thread_id: str, item_id: str) -> ItemRow | None:
+        r = (
+            self._db.conn()
+            .execute(
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE project = ? AND id = ? AND thread_id = ?",
+                (project, item_id, thread_id),
+            )
+            .fetchone()
+        )
+        return item_row(r) if r is not None else None
+
+    async def insert_item(self, project: str, row: ItemRow) -> None:
+        await self._db.transaction(insert_unique, "items", [item_params(project, row)])
+
+    async def upsert_item(self, project: str, row: ItemRow) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            updated = conn.execute(
+                "UPDATE items SET shape = ?, rest_type = ?, payload = ?"
+                " WHERE project = ? AND id = ? AND thread_id = ?",
+                (row.shape, row.rest_type, row.payload, project, row.id, row.thread_id),
+            ).rowcount
+            if not updated:
+                insert_unique(conn, "items", [item_params(project, row)])
+
+        await self._db.transaction(run)
+
+    async def delete_item(self, project: str, thread_id: str, item_id: str) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            return bool(
+                conn.execute(
+                    "DELETE FROM items WHERE project = ? AND id = ? AND thread_id = ?",
+                    (project, item_id, thread_id),
+                ).rowcount
+            )
+
+        return await self._db.transaction(run)
+
+    # -- attachments ---------------------------------------------------------------------
+
+    async def put_attachment(
+        self, project: str, attachment_id: str, user: str, thread_id: str | None, payload: str
+    ) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO attachments (project, id, user_id, thread_id, payload)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (project, id) DO UPDATE SET"
+                " thread_id = excluded.thread_id, payload = excluded.payload"
+                " WHERE attachments.user_id = excluded.user_id",
+                (project, attachment_id, user, thread_id, payload),
+            )
+
+        await self._db.transaction(run)
+
+    async def get_attachment(self, project: str, attachment_id: str) -> tuple[str, str] | None:
+        r = (
+            self._db.conn()
+            .execute(
+                "SELECT user_id, payload FROM attachments WHERE project = ? AND id = ?",
+                (project, attachment_id),
+            )
+            .fetchone()
+        )
+        return (r[0], r[1]) if r is not None else None
+
+    async def remove_attachment(self, project: str, attachment_id: str) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            return bool(
+                conn.execute(
+                    "DELETE FROM attachments WHERE project = ? AND id = ?", (project, attachment_id)
+                ).rowcount
+            )
+
+        return await self._db.transaction(run)
+
+    async def list_thread_attachments(self, project: str, thread_id: str) -> list[str]:
+        rows = (
+            self._db.conn()
+            .execute(
+                "SELECT id FROM attachments WHERE project = ? AND thread_id = ?",
+                (project, thread_id),
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
+
+    # -- feedback ------------------------------------------------------------------------
+
+    async def put_feedback(self, project: str, rows: Sequence[FeedbackRow]) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            for row in rows:
+                conn.execute(
+                    "DELETE FROM feedback"
+                    " WHERE project = ? AND thread_id = ? AND item_id = ? AND user_id = ?",
+                    (project, row.thread_id, row.item_id, row.user),
+                )
+                conn.execute(
+                    "INSERT INTO feedback (project, thread_id, item_id, user_id, kind, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (project, row.thread_id, row.item_id, row.user, row.kind, row.created_at),
+                )
+
+        await self._db.transaction(run)
+
+    async def list_feedback(
+        self, project: str, *, user: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[FeedbackRow]:
+        sql = f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE project = ? AND seq > ?"
+        args: list[Any] = [project, after]
+        if user is not None:
+            sql += " AND user_id = ?"
+            args.append(user)
+        rows = self._db.conn().execute(sql + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
+        return [feedback_row(r) for r in rows]
+
+    # -- bulk ----------------------------------------------------------------------------
+
+    async def import_rows(
+        self, project: str, threads: Sequence[ThreadRow], items: Sequence[ItemRow]
+    ) -> None:
+        async with self.bulk_import(project) as batches:
+            await batches.add(threads, items)
+
+    def bulk_import(self, project: str) -> contextlib.AbstractAsyncContextManager[BulkImport]:
+        """Batches go to the writer as they come; from the second one on, a helper
+        process inserts them (``importer``). All commit when the block ends."""
+        return importer.bulk_import(self._db, project)
+
+
+def _upsert_thread(conn: sqlite3.Connection, project: str, row: ThreadRow) -> bool:
+    found = conn.execute(
+        "SELECT user_id FROM threads WHERE project = ? AND id = ?", (project, row.id)
+    ).fetchone()
+    if found is None:
+        conn.execute(
+            "INSERT INTO threads (project, id, user_id, created_us, title, status, extra)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            thread_params(project, row),
+        )
+        return True
+    if found[0] != row.user:
+        return False
+    conn.execute(
+        "UPDATE threads SET title = ?, status = ?, extra = ? WHERE project = ? AND id = ?",
+        (row.title, dump_json(row.status), dump_json(row.extra), project, row.id),
+    )
+    return True
