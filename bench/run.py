@@ -905,44 +905,81 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
                 out.write(item.payload.encode() + b"\n")
     size = source.stat().st_size
     items = threads * args.items_per_thread
-    seconds: list[float] = []
-    floors: list[float] = []
+    runs: dict[str, list[float]] = {"threadkit": []}
+    floors: dict[str, list[float]] = {"threadkit": []}
+    envs = {"threadkit": dict(os.environ)}
+    if args.variant:
+        setting, _, value = args.variant.partition("=")
+        envs["variant"] = {**os.environ, setting: value}
+        runs["variant"], floors["variant"] = [], []
     for rep in range(args.repeat):
-        for leftover in work.glob("*.db*"):
-            leftover.unlink()
-        db = f"sqlite:///{work / 'import.db'}"
-        subprocess.run(
-            [PYTHON, "-m", "threadkit", "migrate", "--db", db], check=True, capture_output=True
-        )
-        started = time.perf_counter()
-        subprocess.run(
-            [PYTHON, "-m", "threadkit", "import", str(source), "--db", db, "--project", "bench"],
-            check=True,
-            capture_output=True,
-        )
-        seconds.append(time.perf_counter() - started)
-        # right after each import: the yardstick meets the same state of the machine
-        floors.append(sqlite_copy_seconds(work / "import.db", work / "copy.db"))
-        print(
-            f"  run {rep + 1}: {items / seconds[-1]:,.0f} items/s,"
-            f" SQLite alone {items / floors[-1]:,.0f}",
-            flush=True,
-        )
+        # Alternated, the variant first in every other round: neither side always meets
+        # the machine's state the other one left.
+        order = list(envs) if rep % 2 == 0 else list(reversed(envs))
+        for name in order:
+            seconds, floor = import_once(work, source, envs[name])
+            runs[name].append(seconds)
+            floors[name].append(floor)
+            print(
+                f"  run {rep + 1} {name}: {items / seconds:,.0f} items/s,"
+                f" SQLite alone {items / floor:,.0f}",
+                flush=True,
+            )
     shutil.rmtree(work, ignore_errors=True)
-    rate = items / statistics.median(seconds)
-    ratios = [f / s for s, f in zip(seconds, floors, strict=True)]
-    report = (
-        f"threadkit import: {threads:,} threads + {items:,} items ({size / 2**20:.0f} MiB JSONL)"
-        f" into a new SQLite file, median of {args.repeat} runs: {rate:,.0f} items/s"
-        f" (runs: {', '.join(f'{items / t:,.0f}' for t in seconds)};"
-        f" target >= 50,000: {'met' if rate >= 50_000 else 'NOT met'})\n"
-        f"SQLite alone, the same rows copied by one INSERT ... SELECT per table into a new"
-        f" file with the same schema and settings, right after each run:"
-        f" {', '.join(f'{items / t:,.0f}' for t in floors)} items/s;"
-        f" threadkit import / SQLite alone per run: {', '.join(f'{r:.2f}' for r in ratios)}"
-    )
+    lines = []
+    for name, seconds in runs.items():
+        rate = items / statistics.median(seconds)
+        ratios = [f / t for t, f in zip(seconds, floors[name], strict=True)]
+        lines.append(
+            f"{name} import: {threads:,} threads + {items:,} items ({size / 2**20:.0f} MiB"
+            f" JSONL) into a new SQLite file, median of {args.repeat} runs: {rate:,.0f} items/s"
+            f" (runs: {', '.join(f'{items / t:,.0f}' for t in seconds)};"
+            f" target >= 50,000: {'met' if rate >= 50_000 else 'NOT met'})\n"
+            f"SQLite alone, the same rows copied by one INSERT ... SELECT per table into a new"
+            f" file with the same schema and settings, right after each run:"
+            f" {', '.join(f'{items / t:,.0f}' for t in floors[name])} items/s;"
+            f" import / SQLite alone per run: {', '.join(f'{r:.2f}' for r in ratios)}"
+        )
+    if args.variant:
+        paired = [
+            base / variant
+            for base, variant in zip(runs["threadkit"], runs["variant"], strict=True)
+        ]
+        lines.append(
+            f"variant ({args.variant}) items/s vs threadkit's, per round:"
+            f" {', '.join(f'{r:.2f}' for r in paired)}; median {statistics.median(paired):.2f}"
+        )
+    report = "\n".join(lines)
     print(report)
-    return {"items": items, "seconds": seconds, "sqlite_alone_seconds": floors}
+    return {
+        "items": items,
+        "seconds": runs["threadkit"],
+        "sqlite_alone_seconds": floors["threadkit"],
+        "variant_seconds": runs.get("variant"),
+    }
+
+
+def import_once(work: Path, source: Path, env: dict[str, str]) -> tuple[float, float]:
+    """One ``threadkit import`` of ``source`` into a new file, then its yardstick."""
+    for leftover in work.glob("*.db*"):
+        leftover.unlink()
+    db = f"sqlite:///{work / 'import.db'}"
+    subprocess.run(
+        [PYTHON, "-m", "threadkit", "migrate", "--db", db],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    started = time.perf_counter()
+    subprocess.run(
+        [PYTHON, "-m", "threadkit", "import", str(source), "--db", db, "--project", "bench"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    seconds = time.perf_counter() - started
+    # right after each import: the yardstick meets the same state of the machine
+    return seconds, sqlite_copy_seconds(work / "import.db", work / "copy.db")
 
 
 def sqlite_copy_seconds(source: Path, target: Path) -> float:
@@ -1026,6 +1063,13 @@ def main() -> None:
     imp.add_argument("--items-per-thread", type=int, default=100)
     imp.add_argument("--repeat", type=int, default=3, help="imports, each with its yardstick")
     imp.add_argument("--tmp", default=None, help="folder for the temporary files")
+    imp.add_argument(
+        "--variant",
+        default=None,
+        metavar="SETTING=VALUE",
+        help="also import with this environment setting (e.g. PYTHONPATH=<other checkout>),"
+        " alternated with the unchanged runs",
+    )
     for p in (load, soak, sse, imp):
         p.add_argument("--json", type=Path, help="also save every figure here")
     args = parser.parse_args()
