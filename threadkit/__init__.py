@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from threadkit.stores import (
+        DuplicateId,
         PostgresStore,
         SQLiteStore,
         StoreContext,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     )
 
 _FROM_STORES = (
+    "DuplicateId",
     "PostgresStore",
     "SQLiteStore",
     "StoreContext",
@@ -49,6 +51,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DuplicateId",
     "PostgresStore",
     "SQLiteStore",
     "StoreContext",

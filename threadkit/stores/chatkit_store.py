@@ -37,7 +37,7 @@ def _page(limit: int, order: str, after: str | None) -> PageQuery:
 class ThreadStore(RowStore, Store[Any]):
     """Base class of threadkit's stores: the row interface plus ``chatkit.store.Store``.
 
-    Ids follow the hosted API (``cthr_…``, ``cthi_…``, ``atc_…``); override the
+    Ids follow the hosted API (``cthr_…``, ``cthi_…``; attachments ``cfile_…``); override the
     ``generate_*_id`` methods for others.
     """
 

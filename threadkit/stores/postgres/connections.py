@@ -221,7 +221,7 @@ def unavailable(exc: BaseException) -> StoreUnavailable:
 def _other_loop() -> StoreUsageError:
     return StoreUsageError(
         "this PostgreSQL store was opened on another event loop, and its connections belong"
-        " to that loop: make one store per event loop (or close it there first)"
+        " to that loop: make one store per event loop"
     )
 
 

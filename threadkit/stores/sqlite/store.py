@@ -7,6 +7,7 @@ the file: ``connections``; bulk imports: ``importer``; pages: ``paging``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Sequence
@@ -94,7 +95,8 @@ class SQLiteStore(AccessQueries, ThreadStore):
         await self._db.write(self._db.conn)
 
     async def close(self) -> None:
-        self._db.close()
+        # In a thread: closing waits for the writer thread's last write.
+        await asyncio.to_thread(self._db.close)
 
     async def schema_version(self) -> int:
         return schema_version(self.path)
