@@ -9,19 +9,13 @@ The same ``db_path`` is the same database, as upstream expects.
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-try:
-    from threadkit import PostgresStore
-    from threadkit import SQLiteStore as ThreadkitSQLiteStore
-except ImportError:  # WORKAROUND(store-api): the names `from threadkit import` will give
-    from threadkit.stores.postgres import PostgresStore
-    from threadkit.stores.sqlite import SQLiteStore as ThreadkitSQLiteStore
+from threadkit import PostgresStore
+from threadkit import SQLiteStore as ThreadkitSQLiteStore
 
 BACKEND = os.environ.get("THREADKIT_UPSTREAM_BACKEND")
 if BACKEND == "sqlite":
@@ -52,73 +46,13 @@ def _location(db_path: str) -> tuple[str, str | None]:
     return os.environ["THREADKIT_UPSTREAM_POSTGRES_URL"], f"upstream_{name}"
 
 
-# WORKAROUND(store-api): until the stores open themselves on first use and take
-# ``project=``, the protocol methods open the store first and hand threadkit a context
-# that names the project. Once they do, delete every WORKAROUND(store-api): the import
-# fallback above, this block (`SQLiteStore` then subclasses `Backend`) and the `else`
-# branch in `SQLiteStore.__init__`.
-_TAKES_PROJECT = "project" in inspect.signature(Backend).parameters
-_CONTEXT_METHODS = (
-    "load_thread",
-    "save_thread",
-    "load_thread_items",
-    "load_threads",
-    "delete_thread",
-    "add_thread_item",
-    "save_item",
-    "load_item",
-    "delete_thread_item",
-    "save_attachment",
-    "load_attachment",
-    "delete_attachment",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _InProject:
-    context: Any
-    project: str | None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.context, name)
-
-
-def _opening_in_project(name: str) -> Any:
-    method = getattr(Backend, name)
-    signature = inspect.signature(method)
-
-    async def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not self._upstream_opened:
-            await self.open()
-            self._upstream_opened = True
-        bound = signature.bind(self, *args, **kwargs)
-        bound.arguments["context"] = _InProject(bound.arguments["context"], self.project)
-        return await method(*bound.args, **bound.kwargs)
-
-    call.__name__ = call.__qualname__ = name
-    return call
-
-
-_Workaround: type[Any] = Backend
-if not _TAKES_PROJECT:
-    _Workaround = type(
-        "_Workaround", (Backend,), {name: _opening_in_project(name) for name in _CONTEXT_METHODS}
-    )
-# end of WORKAROUND(store-api)
-
-
-class SQLiteStore(_Workaround):
+class SQLiteStore(Backend):
     """threadkit's store for an upstream ``db_path`` (see the module docstring)."""
 
     def __init__(self, db_path: str) -> None:
         self.db_path = db_path
         url, project = _location(db_path)
-        if _TAKES_PROJECT:
-            super().__init__(url, **({} if project is None else {"project": project}))
-        else:  # WORKAROUND(store-api)
-            super().__init__(url)
-            self.project = project
-            self._upstream_opened = False
+        super().__init__(url, **({} if project is None else {"project": project}))
         _open_stores.append(self)
 
 
