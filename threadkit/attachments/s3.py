@@ -256,7 +256,7 @@ class S3FileStorage(FileStorage):
             ExpiresIn=self.upload_expires,
         )
         return AttachmentUploadDescriptor(
-            url=url,  # type: ignore[arg-type]
+            url=url,
             method="PUT",
             headers={"content-type": mime_type},
         )

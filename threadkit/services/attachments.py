@@ -54,8 +54,7 @@ _SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/gif": (b"GIF87a", b"GIF89a"),
 }
-
-
+#: the image types a preview from an object store shows in place (all checked on upload)
 _RASTER = frozenset((*_SIGNATURES, "image/webp"))
 
 
@@ -231,8 +230,8 @@ class AttachmentService:
                         f"The upload is larger than the declared size of {size} bytes.",
                         code="file_too_large",
                     )
-                if len(head) < 16:
-                    head += chunk[: 16 - len(head)]
+                if len(head) < _SNIFF:
+                    head += chunk[: _SNIFF - len(head)]
                 await writer.write(chunk)
             if received != size:
                 raise InvalidRequest(
