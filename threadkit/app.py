@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         try:
             yield
         finally:
+            await chatkit.files.close()
             await store.close()
 
     async def health(request: Request) -> JSONResponse:

@@ -103,6 +103,13 @@ def main() -> None:
     "./threadkit-files).",
 )
 @click.option(
+    "--attachments-url",
+    default=None,
+    metavar="URL",
+    help="Keep attachment bytes in an S3-compatible bucket, s3://BUCKET/PREFIX "
+    "(endpoint and credentials: the AWS_* variables; instead of --attachments-dir).",
+)
+@click.option(
     "--public-url",
     default=None,
     metavar="URL",
@@ -125,6 +132,7 @@ def serve(
     config: str | None,
     cors_origins: tuple[str, ...],
     attachments_dir: str | None,
+    attachments_url: str | None,
     public_url: str | None,
     max_body_bytes: int | None,
 ) -> None:
@@ -143,6 +151,8 @@ def serve(
         os.environ["THREADKIT_CORS_ORIGINS"] = ",".join(cors_origins)
     if attachments_dir:
         os.environ["THREADKIT_ATTACHMENTS_DIR"] = str(Path(attachments_dir).resolve())
+    if attachments_url:
+        os.environ["THREADKIT_ATTACHMENTS_URL"] = attachments_url
     if public_url:
         os.environ["THREADKIT_PUBLIC_URL"] = public_url
     if max_body_bytes:

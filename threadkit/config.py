@@ -6,12 +6,14 @@ their settings from here (a library user passes them to the constructors instead
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite:///./threadkit.db"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -73,6 +75,49 @@ def store_options(url: str, environ: Mapping[str, str] | None = None) -> dict[st
     return options
 
 
+@dataclass(frozen=True, slots=True)
+class ObjectStore:
+    """Where an ``s3://bucket/prefix`` attachments URL points, and the credentials,
+    from the standard AWS variables."""
+
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    session_token: str | None = None
+
+
+def object_store(url: str, environ: Mapping[str, str] | None = None) -> ObjectStore:
+    """The object store of ``url`` (``s3://bucket[/prefix]``) with ``AWS_ENDPOINT_URL_S3``
+    or ``AWS_ENDPOINT_URL`` (default: AWS itself), ``AWS_REGION`` or
+    ``AWS_DEFAULT_REGION`` (default ``us-east-1``), ``AWS_ACCESS_KEY_ID``,
+    ``AWS_SECRET_ACCESS_KEY`` and ``AWS_SESSION_TOKEN``. Credentials must be given:
+    nothing is looked up anywhere else."""
+    env = os.environ if environ is None else environ
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"attachments URL: expected s3://bucket/prefix, got {url!r}")
+    if importlib.util.find_spec("aiobotocore") is None:
+        raise ValueError("s3:// attachments need the s3 extra: pip install 'threadkit[s3]'")
+    access_key = env.get("AWS_ACCESS_KEY_ID", "").strip()
+    secret_key = env.get("AWS_SECRET_ACCESS_KEY", "").strip()
+    if not access_key or not secret_key:
+        raise ValueError(f"{url}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the bucket")
+    endpoint = (env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or "").strip()
+    region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip()
+    return ObjectStore(
+        bucket=parts.netloc,
+        prefix=parts.path.strip("/"),
+        endpoint_url=endpoint or None,
+        region=region or "us-east-1",
+        access_key_id=access_key,
+        secret_access_key=secret_key,
+        session_token=env.get("AWS_SESSION_TOKEN") or None,
+    )
+
+
 def server_section(config_path: str | None) -> dict[str, Any]:
     """The ``[server]`` table of the TOML config file (empty without a file)."""
     if not config_path:
@@ -95,6 +140,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     #: where attachment bytes are kept; ``None``: see ``default_attachments_dir``
     attachments_dir: str | None = None
+    #: an object store for attachment bytes instead of a folder (see ``object_store``)
+    attachments_store: ObjectStore | None = None
     #: the server's public URL for upload and preview links; ``None``: from the request
     public_url: str | None = None
     #: largest ``POST /chatkit`` body accepted
@@ -126,6 +173,9 @@ class Settings:
         if not attachments_dir and server.get("attachments_dir") and config_path:
             # In the file, a relative folder is relative to the file.
             attachments_dir = str(Path(config_path).parent / str(server["attachments_dir"]))
+        attachments_url = os.environ.get("THREADKIT_ATTACHMENTS_URL") or server.get(
+            "attachments_url"
+        )
         url = database_url(db)
         return cls(
             database_url=url,
@@ -134,6 +184,7 @@ class Settings:
             config_path=config_path,
             cors_origins=tuple(str(o) for o in cors),
             attachments_dir=attachments_dir,
+            attachments_store=object_store(str(attachments_url)) if attachments_url else None,
             public_url=str(public_url).rstrip("/") if public_url else None,
             max_body_bytes=int(max_body),
         )

@@ -29,11 +29,29 @@ class ChatKitRoutes:
     files: FileStorage
 
 
+def file_storage(settings: Settings) -> FileStorage:
+    """The object store of ``settings.attachments_store``, else the local folder."""
+    where = settings.attachments_store
+    if where is None:
+        return LocalFileStorage(settings.files_dir)
+    from threadkit.attachments.s3 import S3FileStorage
+
+    return S3FileStorage(
+        where.bucket,
+        where.prefix,
+        endpoint_url=where.endpoint_url,
+        region=where.region,
+        access_key_id=where.access_key_id,
+        secret_access_key=where.secret_access_key,
+        session_token=where.session_token,
+    )
+
+
 def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) -> ChatKitRoutes:
     """``/v1/chatkit/sessions…``, ``POST /chatkit`` and the attachment upload and preview
     routes, with the workflows of ``settings.config_path``."""
     workflows = load_registry(settings.config_path)
-    files = LocalFileStorage(settings.files_dir)
+    files = file_storage(settings)
     session_service = SessionService(store, workflows)
     attachments = AttachmentService(store, files)
     endpoint = protocol.ProtocolEndpoint(
@@ -73,4 +91,4 @@ def cors_middleware(settings: Settings) -> list[Middleware]:
     ]
 
 
-__all__ = ["ChatKitRoutes", "chatkit_routes", "cors_middleware"]
+__all__ = ["ChatKitRoutes", "chatkit_routes", "cors_middleware", "file_storage"]

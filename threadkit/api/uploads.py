@@ -1,11 +1,12 @@
 """Attachment bytes over HTTP: the upload URL of the two-phase upload and image previews.
 
-* ``POST /chatkit/attachments/{id}/upload?project=…&token=…`` with
+* ``POST /chatkit/attachments/{id}/upload?project=…&token=…`` (local disk; an object
+  store takes the bytes itself, through the attachment's presigned request) with
   ``multipart/form-data`` (a ``file`` part, as ChatKit clients send it), or ``PUT``
   (or ``POST``) with the raw bytes as the body.
 * ``GET /chatkit/attachments/{id}/preview?project=…&token=…``: an uploaded image, to
   the holder of the preview URL, or to the owner's session (``Authorization: Bearer
-  <client_secret>``).
+  <client_secret>``); from an object store, a redirect to a short-lived presigned URL.
 
 The tokens in these URLs are the access check: threadkit hands them out only in
 the attachment it returns to the attachment's owner.
@@ -19,7 +20,7 @@ from typing import Any
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from threadkit.services.attachments import AttachmentService
@@ -179,6 +180,15 @@ def routes(attachments: AttachmentService, sessions: SessionService) -> list[Rou
         found = await attachments.open_preview(
             project, attachment_id, request.query_params.get("token"), user
         )
+        if found.redirect is not None:
+            # Cached for at most half the signed URL's life, so that a browser never
+            # follows a cached redirect to an expired URL.
+            return RedirectResponse(
+                found.redirect.url,
+                status_code=307,
+                headers={"cache-control": f"private, max-age={found.redirect.expires_in // 2}"},
+            )
+        assert found.chunks is not None
         return StreamingResponse(
             found.chunks,
             media_type=found.mime_type,

@@ -9,17 +9,14 @@ into place on commit, so readers see a whole file or none.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
-import re
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from . import FileStorage, FileWriter
+from . import FileStorage, FileWriter, is_attachment_id, project_folder
 
-_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _CHUNK = 64 * 1024
 
 
@@ -54,10 +51,9 @@ class LocalFileStorage(FileStorage):
         self.root = Path(root)
 
     def path(self, project: str, attachment_id: str) -> Path:
-        if not _ID.fullmatch(attachment_id):
+        if not is_attachment_id(attachment_id):
             raise ValueError(f"not an attachment id: {attachment_id!r}")
-        folder = hashlib.sha256(project.encode()).hexdigest()[:32]
-        return self.root / folder / attachment_id
+        return self.root / project_folder(project) / attachment_id
 
     async def writer(self, project: str, attachment_id: str) -> FileWriter:
         final = self.path(project, attachment_id)
@@ -85,7 +81,7 @@ class LocalFileStorage(FileStorage):
             handle.close()
 
     async def delete(self, project: str, attachment_ids: Sequence[str]) -> None:
-        paths = [self.path(project, a) for a in attachment_ids if _ID.fullmatch(a)]
+        paths = [self.path(project, a) for a in attachment_ids if is_attachment_id(a)]
 
         def remove() -> None:
             for path in paths:

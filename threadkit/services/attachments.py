@@ -2,12 +2,16 @@
 
 1. ``attachments.create`` (``create``) checks the declared name, size and MIME type
    against the session's ``file_upload`` settings and returns the attachment with an
-   upload URL on threadkit itself. The URL carries a one-time upload token.
-2. The client sends the bytes there (``receive``): they must match the declared
-   size and type, or nothing is kept.
+   upload URL: on threadkit itself, carrying a one-time upload token, or, when the
+   file storage takes uploads directly (an object store), its presigned request.
+2. The client sends the bytes there. Through threadkit (``receive``) they must match
+   the declared size and type, or nothing is kept. Sent to the storage, they are
+   checked the same way before the attachment is first used (``check_ready``,
+   ``open_preview``): a mismatch removes them, and the upload may be tried again.
 
-Image attachments get a ``preview_url`` carrying a preview token; the preview is
-served to whoever holds that URL, or to the owner's session (``open_preview``).
+Image attachments get a ``preview_url`` on threadkit carrying a preview token; the
+preview is served to whoever holds that URL, or to the owner's session
+(``open_preview``), by threadkit or by a redirect to a short-lived storage URL.
 Tokens and upload state live in the attachment's ``metadata``, which ChatKit never
 sends to clients.
 """
@@ -32,7 +36,7 @@ from chatkit.types import (
 from pydantic import TypeAdapter
 
 from threadkit import ids
-from threadkit.attachments import FileStorage
+from threadkit.attachments import FileStorage, SignedURL
 from threadkit.stores import ThreadStore
 from threadkit.stores.records import SessionRow
 
@@ -42,12 +46,16 @@ MEGABYTE = 1024 * 1024
 MAX_NAME = 512
 _MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 _ATTACHMENT: TypeAdapter[Any] = TypeAdapter(Attachment)
+#: bytes read to check a file's content against its declared type
+_SNIFF = 16
 #: leading bytes of the image types a browser renders, checked on upload
 _SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/gif": (b"GIF87a", b"GIF89a"),
 }
+#: the image types a preview from an object store shows in place (all checked on upload)
+_RASTER = frozenset((*_SIGNATURES, "image/webp"))
 
 
 def base_type(mime_type: str | None) -> str:
@@ -68,9 +76,12 @@ def _looks_like(mime: str, head: bytes) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Preview:
+    """An image's bytes, or where the client is sent for them (``redirect``)."""
+
     mime_type: str
-    size: int
-    chunks: AsyncIterator[bytes]
+    size: int | None = None
+    chunks: AsyncIterator[bytes] | None = None
+    redirect: SignedURL | None = None
 
 
 class AttachmentService:
@@ -140,22 +151,27 @@ class AttachmentService:
                 code="too_many_files",
             )
         attachment_id = ids.new_attachment_id()
-        upload_token = secrets.token_urlsafe(32)
         preview_token = secrets.token_urlsafe(32)
         base = f"{base_url}/chatkit/attachments/{attachment_id}"
+        direct = await self.files.upload_descriptor(
+            project, attachment_id, size=size, mime_type=mime_type
+        )
+        upload_token = None if direct else secrets.token_urlsafe(32)
+        descriptor = direct or AttachmentUploadDescriptor(
+            url=f"{base}/upload?{urlencode({'project': project, 'token': upload_token})}",
+            method="POST",
+        )
         common: dict[str, Any] = {
             "id": attachment_id,
             "name": name,
             "mime_type": mime_type,
-            "upload_descriptor": AttachmentUploadDescriptor(
-                url=f"{base}/upload?{urlencode({'project': project, 'token': upload_token})}",
-                method="POST",
-            ),
+            "upload_descriptor": descriptor,
             "metadata": {
                 "size": size,
-                "upload_token": _digest(upload_token),
+                "upload_token": _digest(upload_token) if upload_token else None,
                 "preview_token": preview_token,
                 "uploaded": False,
+                "direct": direct is not None,
                 "session": session.id if session else None,
             },
         }
@@ -214,8 +230,8 @@ class AttachmentService:
                         f"The upload is larger than the declared size of {size} bytes.",
                         code="file_too_large",
                     )
-                if len(head) < 16:
-                    head += chunk[: 16 - len(head)]
+                if len(head) < _SNIFF:
+                    head += chunk[: _SNIFF - len(head)]
                 await writer.write(chunk)
             if received != size:
                 raise InvalidRequest(
@@ -231,28 +247,76 @@ class AttachmentService:
             await writer.abort()
             raise
         await writer.commit()
-        metadata = {**meta, "uploaded": True}
+        return await self._mark_uploaded(project, owner, attachment)
+
+    async def _mark_uploaded(self, project: str, owner: str, attachment: Attachment) -> Attachment:
+        metadata = {**(attachment.metadata or {}), "uploaded": True}
         done = attachment.model_copy(update={"upload_descriptor": None, "metadata": metadata})
-        if await self.store.get_attachment(project, attachment_id) is None:
+        if await self.store.get_attachment(project, attachment.id) is None:
             # Deleted while the bytes were arriving: keep nothing.
-            await self.files.delete(project, [attachment_id])
-            raise NotFound(f"No pending upload found for attachment '{attachment_id}'.")
+            await self.files.delete(project, [attachment.id])
+            raise NotFound(f"No pending upload found for attachment '{attachment.id}'.")
         await self.store.put_attachment(
-            project, attachment_id, owner, done.thread_id, done.model_dump_json()
+            project, attachment.id, owner, done.thread_id, done.model_dump_json()
         )
         return done
 
+    async def _confirm_direct(
+        self, project: str, owner: str, attachment: Attachment, param: str | None = None
+    ) -> Attachment | None:
+        """A direct upload's bytes, checked as ``receive`` checks them: the attachment
+        marked uploaded, ``None`` while nothing was stored, or ``InvalidRequest`` (the
+        bytes removed) when they are not what was declared."""
+        meta = attachment.metadata or {}
+        found = await self.files.info(project, attachment.id)
+        if found is None:
+            return None
+        declared = base_type(attachment.mime_type)
+        size = int(meta.get("size", 0))
+        problem: InvalidRequest | None = None
+        stored = base_type(found.content_type)
+        if found.size != size:
+            problem = InvalidRequest(
+                f"The upload has {found.size} bytes, but {size} were declared; it was removed.",
+                param=param,
+                code="size_mismatch",
+            )
+        elif stored and stored != "application/octet-stream" and stored != declared:
+            problem = InvalidRequest(
+                f"The file's type '{stored}' does not match the declared type '{declared}'; "
+                "it was removed.",
+                param=param,
+                code="mime_type_mismatch",
+            )
+        elif not _looks_like(declared, await self.files.head(project, attachment.id, _SNIFF)):
+            problem = InvalidRequest(
+                f"The file's content is not of the declared type '{declared}'; it was removed.",
+                param=param,
+                code="mime_type_mismatch",
+            )
+        if problem is not None:
+            await self.files.delete(project, [attachment.id])
+            raise problem
+        return await self._mark_uploaded(project, owner, attachment)
+
     async def check_ready(self, project: str, user: str, attachment_id: str) -> None:
-        """Refuse (404, 400) an attachment that is not the user's or has no bytes yet."""
+        """Refuse (404, 400) an attachment that is not the user's or has no bytes yet
+        (or, uploaded to the storage directly, bytes other than those declared)."""
         found = await self._load(project, attachment_id)
         if found is None or found[0] != user:
             raise NotFound(f"No attachment found with id '{attachment_id}'.")
-        if not (found[1].metadata or {}).get("uploaded"):
-            raise InvalidRequest(
-                f"The attachment '{attachment_id}' has not been uploaded yet.",
-                param="params.input.attachments",
-                code="attachment_not_uploaded",
-            )
+        owner, attachment = found
+        meta = attachment.metadata or {}
+        if meta.get("uploaded"):
+            return
+        param = "params.input.attachments"
+        if meta.get("direct") and await self._confirm_direct(project, owner, attachment, param):
+            return
+        raise InvalidRequest(
+            f"The attachment '{attachment_id}' has not been uploaded yet.",
+            param=param,
+            code="attachment_not_uploaded",
+        )
 
     # -- reading and removal --
 
@@ -270,14 +334,29 @@ class AttachmentService:
         allowed = (user is not None and user == owner) or (
             bool(token) and bool(expected) and hmac.compare_digest(expected, token or "")
         )
-        if not allowed or attachment.type != "image" or not meta.get("uploaded"):
+        if not allowed or attachment.type != "image":
             raise missing
+        if not meta.get("uploaded"):
+            if not meta.get("direct"):
+                raise missing
+            try:
+                confirmed = await self._confirm_direct(project, owner, attachment)
+            except InvalidRequest:
+                raise missing from None
+            if confirmed is None:
+                raise missing
+        mime = base_type(attachment.mime_type)
+        # Only the raster types checked on upload are shown in place; anything else
+        # (SVG can carry script) is a download when opened at the storage's address.
+        redirect = await self.files.download_url(
+            project, attachment_id, mime_type=mime, inline=mime in _RASTER
+        )
+        if redirect is not None:
+            return Preview(mime, redirect=redirect)
         size = await self.files.size(project, attachment_id)
         if size is None:
             raise missing
-        return Preview(
-            base_type(attachment.mime_type), size, self.files.read(project, attachment_id)
-        )
+        return Preview(mime, size, self.files.read(project, attachment_id))
 
     async def delete_files(self, project: str, attachment_ids: list[str]) -> None:
         await self.files.delete(project, attachment_ids)
