@@ -56,7 +56,6 @@ from starlette.types import Receive, Scope, Send
 
 from threadkit.attachments import FileStorage
 from threadkit.config import Settings
-from threadkit.protocol.context import ChatContext
 from threadkit.protocol.server import ThreadkitServer
 from threadkit.services.attachments import AttachmentService
 from threadkit.services.errors import (
@@ -70,7 +69,7 @@ from threadkit.services.keys import KeyService
 from threadkit.services.ratelimit import RateLimiter
 from threadkit.services.sessions import MAX_USER, SessionService, is_session_secret
 from threadkit.stores.base import ThreadStore
-from threadkit.workflows import Unsupported, WorkflowRegistry
+from threadkit.workflows import ChatContext, Unsupported, WorkflowRegistry
 
 from .auth import bearer_token
 from .routing import route

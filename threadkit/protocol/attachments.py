@@ -9,8 +9,7 @@ from chatkit.types import Attachment, AttachmentCreateParams
 from threadkit import ids
 from threadkit.services.attachments import AttachmentService
 from threadkit.stores.base import ThreadStore
-
-from .context import ChatContext
+from threadkit.workflows import ChatContext
 
 
 class ProtocolAttachmentStore(AttachmentStore[ChatContext]):

@@ -34,10 +34,10 @@ from pydantic import TypeAdapter
 from threadkit.services.attachments import AttachmentService
 from threadkit.services.feedback import FeedbackService
 from threadkit.stores.base import ThreadStore
+from threadkit.workflows import ChatContext
 from threadkit.workflows.echo import message_text
 
 from .attachments import ProtocolAttachmentStore
-from .context import ChatContext
 
 TITLE_LENGTH = 60
 DEFAULT_PAGE = 20
