@@ -17,21 +17,16 @@ way ``ChatKitServer`` defines it: the partial assistant message is kept.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import logging
-from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any, get_args
 
 import orjson
-from chatkit.errors import ErrorCode
 from chatkit.server import NonStreamingResult, StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import (
     ChatKitReq,
     ClientToolCallItem,
-    ErrorEvent,
     InputTranscribeReq,
     StructuredInputItem,
     ThreadMetadata,
@@ -52,7 +47,6 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from threadkit.attachments import FileStorage
 from threadkit.config import Settings
@@ -62,7 +56,6 @@ from threadkit.services.errors import (
     Conflict,
     InvalidRequest,
     NotFound,
-    PayloadTooLarge,
     Unauthenticated,
 )
 from threadkit.services.keys import KeyService
@@ -72,9 +65,9 @@ from threadkit.stores.base import ThreadStore
 from threadkit.workflows import ChatContext, Unsupported, WorkflowRegistry
 
 from .auth import bearer_token
+from .body import read_body, refuse_declared_too_large
 from .routing import route
-
-log = logging.getLogger("threadkit.chatkit")
+from .sse import EventStream, guarded
 
 USER_HEADER = "x-chatkit-user"
 WORKFLOW_HEADER = "x-chatkit-workflow"
@@ -83,26 +76,9 @@ _REQUEST: TypeAdapter[Any] = TypeAdapter(ChatKitReq)
 REQUEST_TYPES: tuple[str, ...] = tuple(
     cls.model_fields["type"].default for cls in get_args(get_args(ChatKitReq)[0])
 )
-_background: set[asyncio.Task[None]] = set()
 
 
-# --- the request body --------------------------------------------------------------------
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, or ``PayloadTooLarge`` as soon as it passes ``limit`` bytes."""
-    too_large = PayloadTooLarge(
-        f"The request body is too large: the limit is {limit} bytes.", code="request_too_large"
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
+# --- the request ---------------------------------------------------------------------------
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -152,83 +128,6 @@ def parse_request(body: bytes) -> Any:
         raise InvalidRequest(
             f"Invalid '{where}': {first['msg']}.", param=where, code="invalid_value"
         ) from None
-
-
-# --- the streamed answer -----------------------------------------------------------------
-
-
-def _error_frame() -> bytes:
-    event = ErrorEvent(code=ErrorCode.STREAM_ERROR, allow_retry=True)
-    return b"data: " + event.model_dump_json(exclude_none=True).encode() + b"\n\n"
-
-
-async def _guarded(stream: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    """The stream, ending with an ``error`` event instead of a broken connection."""
-    try:
-        async for chunk in stream:
-            yield chunk
-    except Exception:
-        log.exception("error inside a ChatKit stream")
-        yield _error_frame()
-
-
-class EventStream(Response):
-    """Server-sent events from an async iterator, driven by a task of its own.
-
-    The iterator runs in a separate task so that a client disconnect can cancel it
-    with one plain ``CancelledError``, delivered where the workflow is waiting;
-    ``ChatKitServer`` then saves the partial answer, which needs to await the store
-    (impossible inside a cancelled AnyIO scope, where Starlette's streaming response
-    would run it).
-    """
-
-    media_type = "text/event-stream"
-
-    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
-        super().__init__(headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
-        # Response sets content-length: 0 for its empty body; a stream has none.
-        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
-        self.chunks = chunks
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-
-        async def produce() -> None:
-            try:
-                async for chunk in self.chunks:
-                    queue.put_nowait(chunk)  # never waits: cancellation lands in the stream
-            finally:
-                queue.put_nowait(None)
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
-        producer = asyncio.create_task(produce())
-        _background.add(producer)
-        producer.add_done_callback(_background.discard)
-        watcher = asyncio.create_task(watch())
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            while True:
-                getter = asyncio.ensure_future(queue.get())
-                await asyncio.wait({getter, watcher}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    break  # the client went away
-                chunk = getter.result()
-                if chunk is None:
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                    break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        finally:
-            watcher.cancel()
-            if not producer.done():
-                producer.cancel()
-            # Not cancelled with us: the producer finishes saving what it must.
-            await asyncio.wait({producer})
-            if not producer.cancelled() and producer.exception() is not None:
-                log.error("ChatKit stream failed", exc_info=producer.exception())
 
 
 # --- the endpoint ------------------------------------------------------------------------
@@ -430,13 +329,7 @@ class ProtocolEndpoint:
                 ) from None
 
     async def handle(self, request: Request) -> Response:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.settings.max_body_bytes:
-            raise PayloadTooLarge(
-                f"The request body is too large: the limit is {self.settings.max_body_bytes} "
-                "bytes.",
-                code="request_too_large",
-            )
+        refuse_declared_too_large(request, self.settings.max_body_bytes)
         context = await self.context(request)
         body = await read_body(request, self.settings.max_body_bytes)
         req = parse_request(body)
@@ -457,7 +350,7 @@ class ProtocolEndpoint:
 
         result = await self._mapped(self.server.process(body, context))
         if isinstance(result, StreamingResult):
-            return EventStream(_guarded(result))
+            return EventStream(guarded(result))
         assert isinstance(result, NonStreamingResult)
         if doomed:
             await self.attachments.delete_files(context.project, doomed)
