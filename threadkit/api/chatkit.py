@@ -20,7 +20,7 @@ from threadkit.stores.base import ThreadStore
 from threadkit.workflows.config import load_registry
 
 from . import protocol, sessions, uploads
-from .auth import Authenticator
+from .auth import Authenticator, ProtocolAuthenticator
 
 
 @dataclass
@@ -39,11 +39,15 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
     endpoint = protocol.ProtocolEndpoint(
         settings=settings,
         store=store,
-        files=files,
-        workflows=workflows,
-        sessions=session_service,
-        keys=auth.keys,
-        limiter=RateLimiter(store),
+        authenticator=ProtocolAuthenticator(
+            sessions=session_service,
+            keys=auth.keys,
+            limiter=RateLimiter(store),
+            workflows=workflows,
+            store=store,
+            files=files,
+            public_url=settings.public_url,
+        ),
         attachments=attachments,
         server=ThreadkitServer(store, attachments, FeedbackService(store)),
     )

@@ -48,7 +48,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from threadkit.attachments import FileStorage
 from threadkit.config import Settings
 from threadkit.protocol.server import ThreadkitServer
 from threadkit.services.attachments import AttachmentService
@@ -56,21 +55,14 @@ from threadkit.services.errors import (
     Conflict,
     InvalidRequest,
     NotFound,
-    Unauthenticated,
 )
-from threadkit.services.keys import KeyService
-from threadkit.services.ratelimit import RateLimiter
-from threadkit.services.sessions import MAX_USER, SessionService, is_session_secret
 from threadkit.stores.base import ThreadStore
-from threadkit.workflows import ChatContext, Unsupported, WorkflowRegistry
+from threadkit.workflows import ChatContext, Unsupported
 
-from .auth import bearer_token
+from .auth import ProtocolAuthenticator
 from .body import read_body, refuse_declared_too_large
 from .routing import route
 from .sse import EventStream, guarded
-
-USER_HEADER = "x-chatkit-user"
-WORKFLOW_HEADER = "x-chatkit-workflow"
 
 _REQUEST: TypeAdapter[Any] = TypeAdapter(ChatKitReq)
 REQUEST_TYPES: tuple[str, ...] = tuple(
@@ -139,82 +131,15 @@ class ProtocolEndpoint:
         *,
         settings: Settings,
         store: ThreadStore,
-        files: FileStorage,
-        workflows: WorkflowRegistry,
-        sessions: SessionService,
-        keys: KeyService,
-        limiter: RateLimiter,
+        authenticator: ProtocolAuthenticator,
         attachments: AttachmentService,
         server: ThreadkitServer,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.files = files
-        self.workflows = workflows
-        self.sessions = sessions
-        self.keys = keys
-        self.limiter = limiter
+        self.authenticator = authenticator
         self.attachments = attachments
         self.server = server
-
-    def base_url(self, request: Request) -> str:
-        return self.settings.public_url or str(request.base_url).rstrip("/")
-
-    async def context(self, request: Request) -> ChatContext:
-        """Who calls, from the session secret or the API key and user header."""
-        token = bearer_token(request)
-        if not token:
-            raise Unauthenticated(
-                "You didn't provide a client secret. Send the session's client secret as "
-                "'Authorization: Bearer <client_secret>'."
-            )
-        common = {
-            "store": self.store,
-            "files": self.files,
-            "base_url": self.base_url(request),
-        }
-        if is_session_secret(token):
-            session = await self.sessions.authenticate(token)
-            await self.limiter.admit(session)
-            workflow_id = session.workflow["id"]
-            if workflow_id not in self.workflows:
-                raise InvalidRequest(
-                    f"The session's workflow '{workflow_id}' is no longer configured on this "
-                    "server.",
-                    code="workflow_unavailable",
-                )
-            return ChatContext(
-                project=session.project,
-                user_id=session.user,
-                workflow=self.workflows[workflow_id],
-                state_variables=dict(session.workflow.get("state_variables") or {}),
-                configuration=session.configuration,
-                session=session,
-                **common,
-            )
-        key = await self.keys.authenticate(token)
-        user = request.headers.get(USER_HEADER, "")
-        if not user or len(user) > MAX_USER:
-            raise InvalidRequest(
-                "With a project API key, name the user in the 'X-ChatKit-User' header "
-                f"(1 to {MAX_USER} characters).",
-                param="X-ChatKit-User",
-                code="missing_user",
-            )
-        workflow_id = request.headers.get(WORKFLOW_HEADER) or self.workflows.default
-        if workflow_id is None or workflow_id not in self.workflows:
-            raise InvalidRequest(
-                f"Invalid 'X-ChatKit-Workflow': no workflow '{workflow_id}' is configured on "
-                "this server.",
-                param="X-ChatKit-Workflow",
-                code="invalid_value",
-            )
-        return ChatContext(
-            project=key.project,
-            user_id=user,
-            workflow=self.workflows[workflow_id],
-            **common,
-        )
 
     async def _thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
         try:
@@ -330,7 +255,7 @@ class ProtocolEndpoint:
 
     async def handle(self, request: Request) -> Response:
         refuse_declared_too_large(request, self.settings.max_body_bytes)
-        context = await self.context(request)
+        context = await self.authenticator.caller(request)
         body = await read_body(request, self.settings.max_body_bytes)
         req = parse_request(body)
         context.metadata = dict(req.metadata)
