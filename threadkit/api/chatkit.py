@@ -11,8 +11,10 @@ from starlette.middleware.cors import CORSMiddleware
 from threadkit.attachments import FileStorage
 from threadkit.attachments.local import LocalFileStorage
 from threadkit.config import Settings
+from threadkit.protocol.preconditions import Preconditions
 from threadkit.protocol.server import ThreadkitServer
 from threadkit.services.attachments import AttachmentService
+from threadkit.services.chat_threads import ChatThreads
 from threadkit.services.feedback import FeedbackService
 from threadkit.services.ratelimit import RateLimiter
 from threadkit.services.sessions import SessionService
@@ -38,7 +40,6 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
     attachments = AttachmentService(store, files)
     endpoint = protocol.ProtocolEndpoint(
         settings=settings,
-        store=store,
         authenticator=ProtocolAuthenticator(
             sessions=session_service,
             keys=auth.keys,
@@ -48,6 +49,7 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
             files=files,
             public_url=settings.public_url,
         ),
+        preconditions=Preconditions(ChatThreads(store), attachments),
         attachments=attachments,
         server=ThreadkitServer(store, attachments, FeedbackService(store)),
     )

@@ -17,8 +17,6 @@ way ``ChatKitServer`` defines it: the partial assistant message is kept.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any, get_args
 
 import orjson
@@ -26,22 +24,8 @@ from chatkit.server import NonStreamingResult, StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import (
     ChatKitReq,
-    ClientToolCallItem,
-    InputTranscribeReq,
-    StructuredInputItem,
-    ThreadMetadata,
-    ThreadsAddClientToolOutputReq,
-    ThreadsAddStructuredInputReq,
-    ThreadsAddUserMessageReq,
-    ThreadsCreateReq,
-    ThreadsCustomActionReq,
     ThreadsDeleteReq,
     ThreadsListReq,
-    ThreadsRetryAfterItemReq,
-    ThreadsSyncCustomActionReq,
-    ThreadsUpdateReq,
-    UserMessageItem,
-    WidgetItem,
 )
 from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
@@ -49,15 +33,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from threadkit.config import Settings
+from threadkit.protocol.preconditions import Preconditions
 from threadkit.protocol.server import ThreadkitServer
 from threadkit.services.attachments import AttachmentService
 from threadkit.services.errors import (
-    Conflict,
     InvalidRequest,
     NotFound,
 )
-from threadkit.stores.base import ThreadStore
-from threadkit.workflows import ChatContext, Unsupported
+from threadkit.workflows import Unsupported
 
 from .auth import ProtocolAuthenticator
 from .body import read_body, refuse_declared_too_large
@@ -130,128 +113,16 @@ class ProtocolEndpoint:
         self,
         *,
         settings: Settings,
-        store: ThreadStore,
         authenticator: ProtocolAuthenticator,
+        preconditions: Preconditions,
         attachments: AttachmentService,
         server: ThreadkitServer,
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.preconditions = preconditions
         self.authenticator = authenticator
         self.attachments = attachments
         self.server = server
-
-    async def _thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
-        try:
-            return await self.store.load_thread(thread_id, context)
-        except NotFoundError:
-            raise NotFound(f"No thread found with id '{thread_id}'.") from None
-
-    async def _open_thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
-        thread = await self._thread(thread_id, context)
-        status = thread.status
-        if status.type != "active":
-            reason = getattr(status, "reason", None)
-            raise Conflict(
-                f"The thread '{thread_id}' is {status.type}"
-                + (f" ({reason})" if reason else "")
-                + " and accepts no new input.",
-                code=f"thread_{status.type}",
-            )
-        return thread
-
-    async def _item(self, thread_id: str, item_id: str, context: ChatContext) -> Any:
-        try:
-            return await self.store.load_item(thread_id, item_id, context)
-        except NotFoundError:
-            raise NotFound(f"No item found with id '{item_id}' in thread '{thread_id}'.") from None
-
-    async def check(self, req: Any, context: ChatContext) -> None:
-        """Everything a request can be refused for, before anything is stored or streamed."""
-        workflow = context.workflow
-        if isinstance(req, ThreadsCreateReq):
-            for attachment_id in req.params.input.attachments:
-                await self.attachments.check_ready(context.project, context.user_id, attachment_id)
-        elif isinstance(req, ThreadsAddUserMessageReq):
-            await self._open_thread(req.params.thread_id, context)
-            for attachment_id in req.params.input.attachments:
-                await self.attachments.check_ready(context.project, context.user_id, attachment_id)
-        elif isinstance(req, ThreadsAddClientToolOutputReq):
-            await self._open_thread(req.params.thread_id, context)
-            last = await self.store.load_thread_items(
-                req.params.thread_id, None, 1, "desc", context
-            )
-            if not (
-                last.data
-                and isinstance(last.data[0], ClientToolCallItem)
-                and last.data[0].status == "pending"
-            ):
-                raise InvalidRequest(
-                    f"The thread '{req.params.thread_id}' has no pending client tool call.",
-                    code="no_pending_tool_call",
-                )
-        elif isinstance(req, ThreadsAddStructuredInputReq):
-            await self._open_thread(req.params.thread_id, context)
-            item = await self._item(req.params.thread_id, req.params.item_id, context)
-            if not isinstance(item, StructuredInputItem) or item.status != "pending":
-                raise InvalidRequest(
-                    f"The item '{req.params.item_id}' is not a pending structured input.",
-                    param="params.item_id",
-                    code="invalid_value",
-                )
-        elif isinstance(req, ThreadsRetryAfterItemReq):
-            await self._open_thread(req.params.thread_id, context)
-            item = await self._item(req.params.thread_id, req.params.item_id, context)
-            if not isinstance(item, UserMessageItem):
-                raise InvalidRequest(
-                    f"The item '{req.params.item_id}' is not a user message.",
-                    param="params.item_id",
-                    code="invalid_value",
-                )
-        elif isinstance(req, ThreadsCustomActionReq | ThreadsSyncCustomActionReq):
-            streaming = isinstance(req, ThreadsCustomActionReq)
-            if streaming:
-                await self._open_thread(req.params.thread_id, context)
-            else:
-                await self._thread(req.params.thread_id, context)
-            if not (workflow.supports_actions if streaming else workflow.supports_sync_actions):
-                raise InvalidRequest(
-                    f"{req.type} is not supported by this workflow ('{workflow.id}').",
-                    param="type",
-                    code="unsupported",
-                )
-            if req.params.item_id:
-                item = await self._item(req.params.thread_id, req.params.item_id, context)
-                if not isinstance(item, WidgetItem):
-                    raise InvalidRequest(
-                        f"The item '{req.params.item_id}' is not a widget.",
-                        param="params.item_id",
-                        code="invalid_value",
-                    )
-        elif isinstance(req, ThreadsUpdateReq):
-            await self._thread(req.params.thread_id, context)
-            if "\x00" in req.params.title:  # no backend may store what another refuses
-                raise InvalidRequest(
-                    "Invalid 'params.title': the string contains a NUL character.",
-                    param="params.title",
-                    code="invalid_value",
-                )
-        elif isinstance(req, InputTranscribeReq):
-            if not workflow.supports_transcription:
-                raise InvalidRequest(
-                    "Speech transcription (input.transcribe) is not supported by this "
-                    f"workflow ('{workflow.id}').",
-                    param="type",
-                    code="unsupported",
-                )
-            try:
-                base64.b64decode(req.params.audio_base64, validate=True)
-            except (binascii.Error, ValueError):
-                raise InvalidRequest(
-                    "Invalid 'params.audio_base64': not valid base64.",
-                    param="params.audio_base64",
-                    code="invalid_value",
-                ) from None
 
     async def handle(self, request: Request) -> Response:
         refuse_declared_too_large(request, self.settings.max_body_bytes)
@@ -259,7 +130,7 @@ class ProtocolEndpoint:
         body = await read_body(request, self.settings.max_body_bytes)
         req = parse_request(body)
         context.metadata = dict(req.metadata)
-        await self.check(req, context)
+        await self.preconditions.check(req, context)
 
         if isinstance(req, ThreadsListReq) and (
             not context.history["enabled"] or context.history["recent_threads"] is not None
@@ -270,8 +141,7 @@ class ProtocolEndpoint:
             )
         doomed: list[str] = []
         if isinstance(req, ThreadsDeleteReq):
-            await self._thread(req.params.thread_id, context)
-            doomed = await self.store.list_thread_attachments(context.project, req.params.thread_id)
+            doomed = await self.attachments.of_thread(context.project, req.params.thread_id)
 
         result = await self._mapped(self.server.process(body, context))
         if isinstance(result, StreamingResult):

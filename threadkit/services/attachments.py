@@ -278,5 +278,9 @@ class AttachmentService:
             base_type(attachment.mime_type), size, self.files.read(project, attachment_id)
         )
 
+    async def of_thread(self, project: str, thread_id: str) -> list[str]:
+        """Ids of the attachments that belong to a thread."""
+        return await self.store.list_thread_attachments(project, thread_id)
+
     async def delete_files(self, project: str, attachment_ids: list[str]) -> None:
         await self.files.delete(project, attachment_ids)
