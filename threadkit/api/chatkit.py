@@ -39,7 +39,7 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
     session_service = SessionService(store, workflows)
     attachments = AttachmentService(store, files)
     endpoint = protocol.ProtocolEndpoint(
-        settings=settings,
+        max_body_bytes=settings.max_body_bytes,
         authenticator=ProtocolAuthenticator(
             sessions=session_service,
             keys=auth.keys,
@@ -50,7 +50,6 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
             public_url=settings.public_url,
         ),
         preconditions=Preconditions(ChatThreads(store), attachments),
-        attachments=attachments,
         server=ThreadkitServer(store, attachments, FeedbackService(store)),
     )
     return ChatKitRoutes(
