@@ -40,6 +40,7 @@ from threadkit.attachments.local import LocalFileStorage
 from threadkit.protocol import chatkit_adapter
 from threadkit.protocol.server import ThreadkitServer
 from threadkit.services.attachments import AttachmentService
+from threadkit.services.chat_threads import ChatThreads
 from threadkit.services.feedback import FeedbackService
 from threadkit.stores import ThreadStore
 from threadkit.workflows import ChatContext
@@ -151,7 +152,7 @@ def on_server(tmp_path: Path, work: Callable[[ThreadkitServer, ChatContext], Any
     async def go(store: ThreadStore) -> None:
         files = LocalFileStorage(tmp_path / "files")
         attachments = AttachmentService(store, files)
-        server = ThreadkitServer(store, attachments, FeedbackService(store))
+        server = ThreadkitServer(store, ChatThreads(store), attachments, FeedbackService(store))
         context = ChatContext(
             project="adapter",
             user_id="alice",

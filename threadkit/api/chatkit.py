@@ -38,6 +38,7 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
     files = LocalFileStorage(settings.files_dir)
     session_service = SessionService(store, workflows)
     attachments = AttachmentService(store, files)
+    threads = ChatThreads(store)
     endpoint = protocol.ProtocolEndpoint(
         max_body_bytes=settings.max_body_bytes,
         authenticator=ProtocolAuthenticator(
@@ -49,8 +50,8 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
             files=files,
             public_url=settings.public_url,
         ),
-        preconditions=Preconditions(ChatThreads(store), attachments),
-        server=ThreadkitServer(store, attachments, FeedbackService(store)),
+        preconditions=Preconditions(threads, attachments),
+        server=ThreadkitServer(store, threads, attachments, FeedbackService(store)),
     )
     return ChatKitRoutes(
         routes=[

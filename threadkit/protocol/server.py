@@ -34,6 +34,7 @@ from chatkit.types import (
 from pydantic import ValidationError
 
 from threadkit.services.attachments import AttachmentService
+from threadkit.services.chat_threads import ChatThreads
 from threadkit.services.errors import InvalidRequest, NotFound, ServiceError
 from threadkit.services.feedback import FeedbackService
 from threadkit.stores.base import ThreadStore
@@ -80,9 +81,14 @@ def _service_error(exc: Exception) -> ServiceError:
 
 class ThreadkitServer(ChatKitServer[ChatContext]):
     def __init__(
-        self, store: ThreadStore, attachments: AttachmentService, feedback: FeedbackService
+        self,
+        store: ThreadStore,
+        threads: ChatThreads,
+        attachments: AttachmentService,
+        feedback: FeedbackService,
     ) -> None:
-        super().__init__(store, ProtocolAttachmentStore(store, attachments))
+        super().__init__(store, ProtocolAttachmentStore(attachments))
+        self.threads = threads
         self.attachments = attachments
         self.feedback = feedback
 
@@ -159,17 +165,7 @@ class ThreadkitServer(ChatKitServer[ChatContext]):
         history = context.history
         if not history["enabled"]:
             return chatkit_adapter.serialize(self, Page(data=[], has_more=False))
-        recent: int = history["recent_threads"]
-        threads: list[ThreadMetadata] = []
-        after: str | None = None
-        while len(threads) < recent:
-            page = await self.store.load_threads(
-                min(100, recent - len(threads)), after, "desc", context
-            )
-            threads.extend(page.data)
-            if not page.has_more or page.after is None:
-                break
-            after = page.after
+        threads = await self.threads.newest(context, history["recent_threads"])
         if params.order == "asc":
             threads.reverse()
         start = 0

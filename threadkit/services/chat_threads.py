@@ -39,6 +39,20 @@ class ChatThreads:
         except NotFoundError:
             raise NotFound(f"No item found with id '{item_id}' in thread '{thread_id}'.") from None
 
+    async def newest(self, caller: Caller, count: int) -> list[ThreadMetadata]:
+        """The caller's ``count`` newest threads, newest first."""
+        threads: list[ThreadMetadata] = []
+        after: str | None = None
+        while len(threads) < count:
+            page = await self.store.load_threads(
+                min(100, count - len(threads)), after, "desc", caller
+            )
+            threads.extend(page.data)
+            if not page.has_more or page.after is None:
+                break
+            after = page.after
+        return threads
+
     async def last_item(self, thread_id: str, caller: Caller) -> ThreadItem | None:
         """The newest item of the caller's thread (hidden ones included), ``None`` for an
         empty thread, ``NotFound`` for a missing one."""
