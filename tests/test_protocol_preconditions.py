@@ -150,9 +150,12 @@ class World:
             await self.store.add_thread_item(thread_id, make(thread_id), context)
         return thread_id
 
-    async def item(self, thread_id: str, make: Callable[[str], ThreadItem]) -> str:
+    async def item(
+        self, thread_id: str, make: Callable[[str], ThreadItem], user: str = "alice"
+    ) -> str:
+        """Add an item made by ``make`` to ``user``'s thread; returns its id."""
         item = make(thread_id)
-        await self.store.add_thread_item(thread_id, item, self.context())
+        await self.store.add_thread_item(thread_id, item, self.context(user))
         return item.id
 
     async def attachment(self, user: str = "alice", *, uploaded: bool = True) -> str:
@@ -224,10 +227,8 @@ def closed() -> ThreadStatus:
 
 def test_a_missing_or_foreign_thread_is_not_found(database: Database, tmp_path: Path) -> None:
     async def work(w: World) -> None:
-        bobs = await w.thread(user_message, user="bob")
-        bobs_item = (await w.store.load_thread_items(bobs, None, 1, "asc", w.context("bob"))).data[
-            0
-        ]
+        bobs = await w.thread(user="bob")
+        bobs_item = await w.item(bobs, user_message, user="bob")
         for thread_id in ("cthr_missing", bobs):
             for req in [
                 request("threads.add_user_message", thread_id=thread_id, input=user_input()),
@@ -235,10 +236,10 @@ def test_a_missing_or_foreign_thread_is_not_found(database: Database, tmp_path: 
                 request(
                     "threads.add_structured_input",
                     thread_id=thread_id,
-                    item_id=bobs_item.id,
+                    item_id=bobs_item,
                     input={"answers": {}},
                 ),
-                request("threads.retry_after_item", thread_id=thread_id, item_id=bobs_item.id),
+                request("threads.retry_after_item", thread_id=thread_id, item_id=bobs_item),
                 request(
                     "threads.custom_action",
                     thread_id=thread_id,
@@ -269,10 +270,8 @@ def test_locked_or_closed_threads_take_no_input(
     database: Database, tmp_path: Path, status: Callable[[], ThreadStatus]
 ) -> None:
     async def work(w: World) -> None:
-        thread_id = await w.thread(user_message, status=status())
-        message_id = (
-            (await w.store.load_thread_items(thread_id, None, 1, "asc", w.context())).data[0].id
-        )
+        thread_id = await w.thread(status=status())
+        message_id = await w.item(thread_id, user_message)
         pending = await w.item(thread_id, lambda t: structured_input(t, "pending"))
         await w.item(thread_id, lambda t: tool_call(t, "pending"))
         kind = status().type
@@ -471,10 +470,8 @@ def test_actions_need_a_workflow_with_them_and_a_widget(
     database: Database, tmp_path: Path, kind: str
 ) -> None:
     async def work(w: World) -> None:
-        thread_id = await w.thread(user_message)
-        message = (
-            (await w.store.load_thread_items(thread_id, None, 1, "asc", w.context())).data[0].id
-        )
+        thread_id = await w.thread()
+        message = await w.item(thread_id, user_message)
         sender = await w.item(thread_id, widget)
 
         def req(item_id: str | None) -> Any:

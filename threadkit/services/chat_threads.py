@@ -1,5 +1,7 @@
-"""A caller's threads and items in the ChatKit protocol's shape: the reads behind the
-protocol endpoint's checks. Another user's thread is as missing as one that never was."""
+"""A caller's threads and items in the ChatKit protocol's shape: what the protocol
+package reads besides what ``ChatKitServer`` reads itself (the checks before a request,
+the newest threads for a history-limited ``threads.list``). Another user's thread is as
+missing as one that never was."""
 
 from __future__ import annotations
 
