@@ -6,7 +6,7 @@ Run it (from this folder):
 
 then create a session with ``workflow={"id": "shouty"}`` and talk to ``POST /chatkit``
 (docs/protocol.md walks through it). ``respond`` receives the thread, the new user
-message and a ``threadkit.protocol.context.ChatContext``, and yields ChatKit events.
+message and a ``threadkit.workflows.ChatContext``, and yields ChatKit events.
 """
 
 from __future__ import annotations

@@ -1,15 +1,27 @@
-"""Who is calling: a project API key (``Authorization: Bearer``) and, for the REST
-API, the ``OpenAI-Beta: chatkit_beta=v1`` header the hosted API requires."""
+"""Who is calling.
+
+* The REST API: a project API key (``Authorization: Bearer``) and the
+  ``OpenAI-Beta: chatkit_beta=v1`` header the hosted API requires (``Authenticator``).
+* ``POST /chatkit`` (``ProtocolAuthenticator``): a live session's client secret, or a
+  project API key with ``X-ChatKit-User`` (and optionally ``X-ChatKit-Workflow``).
+"""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from threadkit.services.errors import InvalidRequest
+from threadkit.attachments import FileStorage
+from threadkit.services.errors import InvalidRequest, Unauthenticated
 from threadkit.services.keys import KeyService
-from threadkit.stores.base import KeyRow
+from threadkit.services.ratelimit import RateLimiter
+from threadkit.services.sessions import MAX_USER, SessionService, is_session_secret
+from threadkit.stores import ThreadStore
+from threadkit.stores.records import KeyRow
+from threadkit.workflows import ChatContext, WorkflowRegistry
 
 BETA_HEADER_VALUE = "chatkit_beta=v1"
+USER_HEADER = "x-chatkit-user"
+WORKFLOW_HEADER = "x-chatkit-workflow"
 _BETA_HEADER_BYTES = BETA_HEADER_VALUE.encode()
 
 
@@ -59,3 +71,88 @@ class Authenticator:
                     code="missing_beta_header",
                 )
         return key
+
+
+class ProtocolAuthenticator:
+    """Identifies the caller of ``POST /chatkit`` and builds the request's context.
+
+    With a session's client secret, the session fixes the project, the user and the
+    workflow, and its rate limit applies. With a project API key, ``X-ChatKit-User``
+    names the user and ``X-ChatKit-Workflow`` the workflow (the default one otherwise).
+    """
+
+    def __init__(
+        self,
+        *,
+        sessions: SessionService,
+        keys: KeyService,
+        limiter: RateLimiter,
+        workflows: WorkflowRegistry,
+        store: ThreadStore,
+        files: FileStorage,
+        public_url: str | None,
+    ) -> None:
+        self.sessions = sessions
+        self.keys = keys
+        self.limiter = limiter
+        self.workflows = workflows
+        self.store = store
+        self.files = files
+        self.public_url = public_url
+
+    async def caller(self, request: Request) -> ChatContext:
+        """The context of the calling user, or ``Unauthenticated``, ``RateLimited`` or
+        ``InvalidRequest`` (no user header, an unknown workflow)."""
+        token = bearer_token(request)
+        if not token:
+            raise Unauthenticated(
+                "You didn't provide a client secret. Send the session's client secret as "
+                "'Authorization: Bearer <client_secret>'."
+            )
+        base_url = self.public_url or str(request.base_url).rstrip("/")
+        if is_session_secret(token):
+            session = await self.sessions.authenticate(token)
+            await self.limiter.admit(session)
+            workflow_id = session.workflow["id"]
+            if workflow_id not in self.workflows:
+                raise InvalidRequest(
+                    f"The session's workflow '{workflow_id}' is no longer configured on this "
+                    "server.",
+                    code="workflow_unavailable",
+                )
+            return ChatContext(
+                project=session.project,
+                user_id=session.user,
+                workflow=self.workflows[workflow_id],
+                state_variables=dict(session.workflow.get("state_variables") or {}),
+                configuration=session.configuration,
+                session=session,
+                store=self.store,
+                files=self.files,
+                base_url=base_url,
+            )
+        key = await self.keys.authenticate(token)
+        user = request.headers.get(USER_HEADER, "")
+        if not user or len(user) > MAX_USER:
+            raise InvalidRequest(
+                "With a project API key, name the user in the 'X-ChatKit-User' header "
+                f"(1 to {MAX_USER} characters).",
+                param="X-ChatKit-User",
+                code="missing_user",
+            )
+        workflow_id = request.headers.get(WORKFLOW_HEADER) or self.workflows.default
+        if workflow_id is None or workflow_id not in self.workflows:
+            raise InvalidRequest(
+                f"Invalid 'X-ChatKit-Workflow': no workflow '{workflow_id}' is configured on "
+                "this server.",
+                param="X-ChatKit-Workflow",
+                code="invalid_value",
+            )
+        return ChatContext(
+            project=key.project,
+            user_id=user,
+            workflow=self.workflows[workflow_id],
+            store=self.store,
+            files=self.files,
+            base_url=base_url,
+        )

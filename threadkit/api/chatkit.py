@@ -11,16 +11,18 @@ from starlette.middleware.cors import CORSMiddleware
 from threadkit.attachments import FileStorage
 from threadkit.attachments.local import LocalFileStorage
 from threadkit.config import Settings
+from threadkit.protocol.preconditions import Preconditions
 from threadkit.protocol.server import ThreadkitServer
 from threadkit.services.attachments import AttachmentService
+from threadkit.services.chat_threads import ChatThreads
 from threadkit.services.feedback import FeedbackService
 from threadkit.services.ratelimit import RateLimiter
 from threadkit.services.sessions import SessionService
-from threadkit.stores.base import ThreadStore
+from threadkit.stores import ThreadStore
 from threadkit.workflows.config import load_registry
 
 from . import protocol, sessions, uploads
-from .auth import Authenticator
+from .auth import Authenticator, ProtocolAuthenticator
 
 
 @dataclass
@@ -54,16 +56,20 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
     files = file_storage(settings)
     session_service = SessionService(store, workflows)
     attachments = AttachmentService(store, files)
+    threads = ChatThreads(store)
     endpoint = protocol.ProtocolEndpoint(
-        settings=settings,
-        store=store,
-        files=files,
-        workflows=workflows,
-        sessions=session_service,
-        keys=auth.keys,
-        limiter=RateLimiter(store),
-        attachments=attachments,
-        server=ThreadkitServer(store, attachments, FeedbackService(store)),
+        max_body_bytes=settings.max_body_bytes,
+        authenticator=ProtocolAuthenticator(
+            sessions=session_service,
+            keys=auth.keys,
+            limiter=RateLimiter(store),
+            workflows=workflows,
+            store=store,
+            files=files,
+            public_url=settings.public_url,
+        ),
+        preconditions=Preconditions(threads, attachments),
+        server=ThreadkitServer(store, threads, attachments, FeedbackService(store)),
     )
     return ChatKitRoutes(
         routes=[

@@ -12,7 +12,7 @@ from threadkit.services.errors import InvalidRequest
 from threadkit.services.sessions import SessionService
 
 from .auth import Authenticator
-from .protocol import read_body
+from .body import read_body
 from .responses import JSONResponse
 from .routing import route
 

@@ -1,3 +1,8 @@
-"""The ChatKit protocol endpoint's machinery: the request context, the
-``ChatKitServer`` subclass that hands each turn to a workflow, and the attachment
-store behind the protocol's two-phase uploads."""
+"""The ChatKit protocol behind ``POST /chatkit``, apart from HTTP:
+
+* ``requests``: a body as the typed request, validated once;
+* ``preconditions``: what a request is refused for before anything is stored or streamed;
+* ``server``: the ``ChatKitServer`` subclass that hands each turn to a workflow;
+* ``chatkit_adapter``: the one module calling openai-chatkit's private methods;
+* ``attachments``: the attachment store behind the protocol's two-phase uploads.
+"""

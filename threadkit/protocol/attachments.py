@@ -8,14 +8,11 @@ from chatkit.types import Attachment, AttachmentCreateParams
 
 from threadkit import ids
 from threadkit.services.attachments import AttachmentService
-from threadkit.stores.base import ThreadStore
-
-from .context import ChatContext
+from threadkit.workflows import ChatContext
 
 
 class ProtocolAttachmentStore(AttachmentStore[ChatContext]):
-    def __init__(self, store: ThreadStore, attachments: AttachmentService) -> None:
-        self.store = store
+    def __init__(self, attachments: AttachmentService) -> None:
         self.attachments = attachments
 
     def generate_attachment_id(self, mime_type: str, context: ChatContext) -> str:
@@ -36,6 +33,5 @@ class ProtocolAttachmentStore(AttachmentStore[ChatContext]):
         )
 
     async def delete_attachment(self, attachment_id: str, context: ChatContext) -> None:
-        # Raises chatkit's NotFoundError for another user's attachment.
-        await self.store.load_attachment(attachment_id, context)
-        await self.attachments.delete_files(context.project, [attachment_id])
+        # ChatKitServer deletes the record afterwards.
+        await self.attachments.delete_bytes(context.project, context.user_id, attachment_id)

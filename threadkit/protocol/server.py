@@ -2,8 +2,10 @@
 
 On top of what ``chatkit.server.ChatKitServer`` does (framing, persistence of
 streamed items, saving the partial answer when the client goes away), this adds
-feedback storage, automatic thread titles, and the session's history settings
-for ``threads.list``.
+feedback storage, automatic thread titles, the session's history settings for
+``threads.list`` and the removal of a deleted thread's attachment bytes. ``answer``
+takes the request already validated (``protocol.requests``) and checked
+(``protocol.preconditions``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from chatkit.logger import logger
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import (
@@ -23,21 +24,25 @@ from chatkit.types import (
     SyncCustomActionResponse,
     ThreadListParams,
     ThreadMetadata,
+    ThreadsDeleteReq,
+    ThreadsListReq,
     ThreadStreamEvent,
     TranscriptionResult,
     UserMessageItem,
     WidgetItem,
-    is_streaming_req,
 )
-from pydantic import TypeAdapter
+from pydantic import ValidationError
 
 from threadkit.services.attachments import AttachmentService
+from threadkit.services.chat_threads import ChatThreads
+from threadkit.services.errors import InvalidRequest, NotFound, ServiceError
 from threadkit.services.feedback import FeedbackService
-from threadkit.stores.base import ThreadStore
+from threadkit.stores import ThreadStore
+from threadkit.workflows import ChatContext, Unsupported
 from threadkit.workflows.echo import message_text
 
+from . import chatkit_adapter
 from .attachments import ProtocolAttachmentStore
-from .context import ChatContext
 
 TITLE_LENGTH = 60
 DEFAULT_PAGE = 20
@@ -55,27 +60,56 @@ def title_from(message: UserMessageItem) -> str | None:
     return cut.rstrip(" ,.;:!?") + "…"
 
 
-_REQUEST: TypeAdapter[ChatKitReq] = TypeAdapter(ChatKitReq)
+def _history_limited(context: ChatContext) -> bool:
+    history = context.history
+    return not history["enabled"] or history["recent_threads"] is not None
+
+
+def _service_error(exc: Exception) -> ServiceError:
+    """What the chatkit package and workflows raise, as the HTTP layer's errors."""
+    if isinstance(exc, NotFoundError):
+        return NotFound(str(exc) or "Not found.")
+    if isinstance(exc, Unsupported):
+        return InvalidRequest(str(exc), code="unsupported")
+    if isinstance(exc, NotImplementedError):
+        return InvalidRequest(
+            str(exc) or "This request is not supported by this workflow.", code="unsupported"
+        )
+    assert isinstance(exc, ValidationError)
+    return InvalidRequest(f"Invalid request: {exc.errors()[0]['msg']}.", code="invalid_value")
 
 
 class ThreadkitServer(ChatKitServer[ChatContext]):
     def __init__(
-        self, store: ThreadStore, attachments: AttachmentService, feedback: FeedbackService
+        self,
+        store: ThreadStore,
+        threads: ChatThreads,
+        attachments: AttachmentService,
+        feedback: FeedbackService,
     ) -> None:
-        super().__init__(store, ProtocolAttachmentStore(store, attachments))
+        super().__init__(store, ProtocolAttachmentStore(attachments))
+        self.threads = threads
+        self.attachments = attachments
         self.feedback = feedback
 
-    async def process(
-        self, request: str | bytes | bytearray, context: ChatContext
+    async def answer(
+        self, req: ChatKitReq, context: ChatContext
     ) -> StreamingResult | NonStreamingResult:
-        """``ChatKitServer.process`` with the request validator built once: the package
-        builds a ``TypeAdapter`` of the whole request union on every call, about 4 ms of
-        CPU, which held ``threads.get_by_id`` to ~200 requests/s (docs/performance.md)."""
-        parsed = _REQUEST.validate_json(request)
-        logger.info(f"Received request op: {parsed.type}")
-        if is_streaming_req(parsed):
-            return StreamingResult(self._process_streaming(parsed, context))
-        return NonStreamingResult(await self._process_non_streaming(parsed, context))
+        """The answer to a request that passed its preconditions: a stream of SSE frames
+        or a JSON body. What the chatkit package raises comes out as a ``ServiceError``."""
+        doomed: list[str] = []
+        try:
+            if isinstance(req, ThreadsListReq) and _history_limited(context):
+                return NonStreamingResult(await self.list_recent_threads(req.params, context))
+            if isinstance(req, ThreadsDeleteReq):
+                doomed = await self.attachments.of_thread(context.project, req.params.thread_id)
+            result = await chatkit_adapter.process(self, req, context)
+        except (NotFoundError, Unsupported, NotImplementedError, ValidationError) as exc:
+            raise _service_error(exc) from None
+        if doomed:
+            # After the rows: a failure here leaves stray bytes, never dangling records.
+            await self.attachments.delete_files(context.project, doomed)
+        return result
 
     def respond(
         self,
@@ -130,18 +164,8 @@ class ThreadkitServer(ChatKitServer[ChatContext]):
         is off, only the ``recent_threads`` newest threads when that is set."""
         history = context.history
         if not history["enabled"]:
-            return self._serialize(Page(data=[], has_more=False))
-        recent: int = history["recent_threads"]
-        threads: list[ThreadMetadata] = []
-        after: str | None = None
-        while len(threads) < recent:
-            page = await self.store.load_threads(
-                min(100, recent - len(threads)), after, "desc", context
-            )
-            threads.extend(page.data)
-            if not page.has_more or page.after is None:
-                break
-            after = page.after
+            return chatkit_adapter.serialize(self, Page(data=[], has_more=False))
+        threads = await self.threads.newest(context, history["recent_threads"])
         if params.order == "asc":
             threads.reverse()
         start = 0
@@ -152,10 +176,11 @@ class ThreadkitServer(ChatKitServer[ChatContext]):
             start = positions.index(params.after) + 1
         limit = params.limit or DEFAULT_PAGE
         chunk = threads[start : start + limit]
-        return self._serialize(
+        return chatkit_adapter.serialize(
+            self,
             Page(
-                data=[self._to_thread_response(t) for t in chunk],
+                data=[chatkit_adapter.thread_response(self, t) for t in chunk],
                 has_more=start + limit < len(threads),
                 after=chunk[-1].id if chunk else None,
-            )
+            ),
         )

@@ -358,5 +358,17 @@ class AttachmentService:
             raise missing
         return Preview(mime, size, self.files.read(project, attachment_id))
 
+    async def delete_bytes(self, project: str, user: str, attachment_id: str) -> None:
+        """Remove the bytes of one of the user's attachments (``NotFound`` for anyone
+        else's), not its record."""
+        found = await self.store.get_attachment(project, attachment_id)
+        if found is None or found[0] != user:
+            raise NotFound(f"Attachment {attachment_id} not found")
+        await self.files.delete(project, [attachment_id])
+
+    async def of_thread(self, project: str, thread_id: str) -> list[str]:
+        """Ids of the attachments that belong to a thread."""
+        return await self.store.list_thread_attachments(project, thread_id)
+
     async def delete_files(self, project: str, attachment_ids: list[str]) -> None:
         await self.files.delete(project, attachment_ids)

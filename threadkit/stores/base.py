@@ -237,18 +237,3 @@ class RowStore(abc.ABC):
         or ``None`` when the backend cannot tell cheaply. Reading it costs no query: the
         key service trusts a cached lookup only while this stays the same."""
         return None
-
-
-# TRANSITIONAL: names that used to live here, until every import names their new home.
-from .context import DEFAULT_PROJECT as DEFAULT_PROJECT  # noqa: E402
-from .errors import CursorNotFound as CursorNotFound  # noqa: E402
-from .errors import DuplicateId as DuplicateId  # noqa: E402
-from .errors import StoreUnavailable as StoreUnavailable  # noqa: E402
-
-
-def __getattr__(name: str) -> object:
-    if name == "ThreadStore":
-        from .chatkit_store import ThreadStore
-
-        return ThreadStore
-    raise AttributeError(name)

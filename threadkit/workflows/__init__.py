@@ -2,14 +2,15 @@
 
 Three kinds ship with threadkit: ``echo`` (built in), ``openai-compatible`` (any Chat
 Completions streaming server) and ``python`` (your own code). They are configured
-in the TOML file passed with ``threadkit serve --config`` (see ``config``).
+in the TOML file passed with ``threadkit serve --config`` (see ``config``). Each call
+receives a ``ChatContext`` (``context``): who asks, the session's settings, the store.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from chatkit.types import (
     Action,
@@ -22,8 +23,7 @@ from chatkit.types import (
     WidgetItem,
 )
 
-if TYPE_CHECKING:
-    from threadkit.protocol.context import ChatContext
+from .context import SERVER_CONFIGURATION, ChatContext
 
 
 class Unsupported(Exception):
@@ -93,4 +93,4 @@ class WorkflowRegistry(Mapping[str, Workflow]):
         return len(self._workflows)
 
 
-__all__ = ["Unsupported", "Workflow", "WorkflowRegistry"]
+__all__ = ["SERVER_CONFIGURATION", "ChatContext", "Unsupported", "Workflow", "WorkflowRegistry"]

@@ -20,9 +20,7 @@ from chatkit.types import (
     UserMessageItem,
 )
 
-from threadkit.protocol.context import ChatContext
-
-from . import Workflow
+from . import ChatContext, Workflow
 
 
 def message_text(message: UserMessageItem) -> str:

@@ -35,9 +35,7 @@ from chatkit.types import (
     UserMessageItem,
 )
 
-from threadkit.protocol.context import ChatContext
-
-from . import Workflow
+from . import ChatContext, Workflow
 
 log = logging.getLogger("threadkit.workflows")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")

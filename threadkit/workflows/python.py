@@ -6,7 +6,7 @@
   ``respond`` method and, optionally, ``action``, ``sync_action`` and ``transcribe``
   with the signatures of the same ``chatkit.server.ChatKitServer`` methods.
 
-``context`` is a ``threadkit.protocol.context.ChatContext``: ``user_id``, ``project``,
+``context`` is a ``threadkit.workflows.ChatContext``: ``user_id``, ``project``,
 ``state_variables``, ``store`` (a ``chatkit.store.Store``, so ``chatkit.agents`` works
 with it), ``files`` and ``load_history()``.
 """
@@ -30,9 +30,7 @@ from chatkit.types import (
     WidgetItem,
 )
 
-from threadkit.protocol.context import ChatContext
-
-from . import Workflow
+from . import ChatContext, Workflow
 
 _EVENT_TYPES = get_args(get_args(ThreadStreamEvent)[0])
 

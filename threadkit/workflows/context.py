@@ -1,4 +1,5 @@
-"""The context of one ``POST /chatkit`` request, handed to the stores and workflows."""
+"""The context a workflow receives with each request: who asks, with which session
+settings, and the store and files to look around in. The stores take it too."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 from chatkit.types import ThreadItem
 
 from threadkit.attachments import FileStorage
-from threadkit.stores.base import PageQuery, SessionRow, ThreadStore
+from threadkit.stores import ThreadStore
+from threadkit.stores.records import PageQuery, SessionRow
 
 if TYPE_CHECKING:
-    from threadkit.workflows import Workflow
+    from . import Workflow
 
 #: what a caller authenticated with a project API key (no session) gets
 SERVER_CONFIGURATION: dict[str, Any] = {

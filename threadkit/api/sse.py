@@ -1,0 +1,91 @@
+"""Server-sent events: the streamed answer of ``POST /chatkit``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable, AsyncIterator
+
+from chatkit.errors import ErrorCode
+from chatkit.types import ErrorEvent
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+log = logging.getLogger("threadkit.chatkit")
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def error_frame() -> bytes:
+    """The protocol's ``error`` event (retry allowed) as one SSE frame."""
+    event = ErrorEvent(code=ErrorCode.STREAM_ERROR, allow_retry=True)
+    return b"data: " + event.model_dump_json(exclude_none=True).encode() + b"\n\n"
+
+
+async def guarded(stream: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """The stream, ending with an ``error`` event instead of a broken connection."""
+    try:
+        async for chunk in stream:
+            yield chunk
+    except Exception:
+        log.exception("error inside a ChatKit stream")
+        yield error_frame()
+
+
+class EventStream(Response):
+    """Server-sent events from an async iterator, driven by a task of its own.
+
+    The iterator runs in a separate task so that a client disconnect can cancel it
+    with one plain ``CancelledError``, delivered where the workflow is waiting;
+    ``ChatKitServer`` then saves the partial answer, which needs to await the store
+    (impossible inside a cancelled AnyIO scope, where Starlette's streaming response
+    would run it).
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        super().__init__(headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+        # Response sets content-length: 0 for its empty body; a stream has none.
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self.chunks = chunks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+        async def produce() -> None:
+            try:
+                async for chunk in self.chunks:
+                    queue.put_nowait(chunk)  # never waits: cancellation lands in the stream
+            finally:
+                queue.put_nowait(None)
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        producer = asyncio.create_task(produce())
+        _background.add(producer)
+        producer.add_done_callback(_background.discard)
+        watcher = asyncio.create_task(watch())
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait({getter, watcher}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    break  # the client went away
+                chunk = getter.result()
+                if chunk is None:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            watcher.cancel()
+            if not producer.done():
+                producer.cancel()
+            # Not cancelled with us: the producer finishes saving what it must.
+            await asyncio.wait({producer})
+            if not producer.cancelled() and producer.exception() is not None:
+                log.error("ChatKit stream failed", exc_info=producer.exception())
