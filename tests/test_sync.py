@@ -138,18 +138,26 @@ def test_stored_threads_without_a_usable_cursor_get_only_the_missing_items(
     assert stored_item_ids(server.db, project, t["id"]) == [i["id"] for i in items + more]
 
 
-def test_a_thread_id_of_another_users_thread_here_stops_the_sync(
-    server: Server, project: str, source: Server
+@pytest.mark.parametrize("clash", ["thread", "item"])
+def test_an_id_taken_here_stops_the_sync_naming_it(
+    server: Server, project: str, source: Server, clash: str
 ) -> None:
-    first, clash = thread(created_at=1_700_000_000), thread(user="ann", created_at=1_700_000_001)
-    source.seed(SOURCE_PROJECT, [first, widget(first["id"]), clash, widget(clash["id"])])
-    server.seed(project, [{**clash, "user": "bob"}])
+    first, second = thread(created_at=1_700_000_000), thread(user="ann", created_at=1_700_000_001)
+    items = [widget(first["id"]), widget(second["id"]), widget(second["id"])]
+    source.seed(SOURCE_PROJECT, [first, items[0], second, *items[1:]])
+    if clash == "thread":  # the same thread id, another user's thread here
+        server.seed(project, [{**second, "user": "bob"}])
+        expected = f"thread id '{second['id']}' is another user's thread in project"
+    else:  # an item of another thread here has the id of the second's last item
+        other = thread()
+        server.seed(project, [other, {**items[2], "thread_id": other["id"]}])
+        expected = f"item id '{items[2]['id']}' already exists in project"
     result = sync(source.base_url, source.key(SOURCE_PROJECT), project, server.db, check=False)
     assert result.returncode != 0
-    assert f"thread id '{clash['id']}' is already another user's thread" in result.stderr
+    assert expected in result.stderr, result.stderr
     assert summary(result.stderr)["new"] == 1
-    assert stored_item_ids(server.db, project, clash["id"]) == []
-    assert stored_item_ids(server.db, project, first["id"]) != []
+    assert stored_item_ids(server.db, project, first["id"]) == [items[0]["id"]]
+    assert stored_item_ids(server.db, project, second["id"]) == []  # nothing of its step
 
 
 # --- an interrupted run -----------------------------------------------------------------------

@@ -199,10 +199,10 @@ class Syncer:
         try:
             await self.store.apply_sync(self.project, batch)
         except DuplicateId as exc:
-            whose = "another user's thread" if exc.kind == "thread" else "another thread's item"
+            taken = "is another user's thread" if exc.kind == "thread" else "already exists"
             raise SyncFailed(
-                f"thread '{batch.thread_id}': {exc.kind} id '{exc.value}' is already"
-                f" {whose} in project '{self.project}'"
+                f"thread '{batch.thread_id}': {exc.kind} id '{exc.value}' {taken}"
+                f" in project '{self.project}'"
             ) from None
 
 
