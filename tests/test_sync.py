@@ -103,7 +103,9 @@ def test_sync_copies_byte_for_byte_then_only_what_is_new_or_changed(
 def test_sync_of_one_users_threads(server: Server, project: str, source: Server) -> None:
     objects, _ = corpus()
     source.seed(SOURCE_PROJECT, objects)
-    result = sync(source.base_url, source.key(SOURCE_PROJECT), project, server.db, "--user", "ben")
+    # a bare host:port as --from gets the API's path
+    result = sync(source.url, source.key(SOURCE_PROJECT), project, server.db, "--user", "ben")
+    assert f"from {source.base_url}:" in result.stdout
     bens = [t for t in threads_of(objects) if t["user"] == "ben"]
     assert summary(result.stdout)["new"] == len(bens)
     with source.http(SOURCE_PROJECT) as original, server.http(project) as copy:

@@ -1,7 +1,8 @@
 """Parsing an import's lines: chunks of a JSON Lines file, each checked line by line.
 
 What needs the whole file or the store (ids unique in the file, every item's thread
-known) is checked afterwards, in order, by ``transfer.Importer``.
+known) is checked afterwards, in order, by ``transfer.Importer``. ``row_of_object`` checks
+one object the same way: ``threadkit sync`` stores what another API lists through it.
 """
 
 from __future__ import annotations

@@ -112,11 +112,8 @@ def _given(value: str | None) -> str | Omit:
     return omit if value is None else value
 
 
-def _failed(what: str, exc: openai.APIStatusError, hint: str = "") -> SyncFailed:
+def _failed(what: str, exc: openai.APIStatusError) -> SyncFailed:
     message = exc.body.get("message") if isinstance(exc.body, dict) else None
     detail = f" ({message})" if message else ""
     request = f" [request id {exc.request_id}]" if exc.request_id else ""
-    return SyncFailed(
-        f"{what}: the source answered {exc.status_code}{detail}{request}"
-        + (f"; {hint}" if hint else "")
-    )
+    return SyncFailed(f"{what}: the source answered {exc.status_code}{detail}{request}")

@@ -2,8 +2,9 @@
 
 These are the queries the REST API and the operators' tools need, scoped by
 project but not by user: keyset pages in both directions, user filters, cascade
-delete, bulk import, sessions, API keys. ``chatkit_store.ThreadStore`` builds the
-``chatkit.store.Store`` methods on them, once, so every backend behaves the same.
+delete, bulk import, sessions, API keys, what ``threadkit sync`` keeps between runs.
+``chatkit_store.ThreadStore`` builds the ``chatkit.store.Store`` methods on them, once,
+so every backend behaves the same.
 """
 
 from __future__ import annotations

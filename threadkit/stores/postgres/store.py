@@ -3,7 +3,8 @@
 asyncpg with a connection pool (``connections``), opened by the first call. Every
 API write is one transaction, and nearly always one statement (``queries``). Item
 payloads are ``json`` columns, which keep the text exactly as given, so the REST API
-serves the bytes it stored. Pages: ``listings``; bulk import: ``bulk``.
+serves the bytes it stored. Pages: ``listings``; bulk import: ``bulk``; sync state:
+``sync_state``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Durability: WAL journal with ``synchronous=FULL``, so an acknowledged write
 survives a power cut, not only a crash of the process. How reads and writes reach
-the file: ``connections``; bulk imports: ``importer``; pages: ``paging``.
+the file: ``connections``; bulk imports: ``importer``; pages: ``paging``; sync
+state: ``sync_state``.
 """
 
 from __future__ import annotations
