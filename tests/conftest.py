@@ -186,9 +186,15 @@ class Server:
 
 
 def start_server(
-    db: str, backend: str, tmp: Path, *extra: str, env: dict[str, str] | None = None
+    db: str,
+    backend: str,
+    tmp: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Server:
-    port = free_port()
+    """``threadkit serve`` on ``db``, on ``port`` (default: a free one), once it answers."""
+    port = port or free_port()
     log = tmp / f"server-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "threadkit", "serve", "--port", str(port), "--db", db, *extra],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 
 from threadkit.stores import migrations
 from threadkit.stores.errors import StoreUnavailable
-from threadkit.stores.records import ThreadRow
+from threadkit.stores.records import PageQuery, ThreadRow
 from threadkit.stores.sqlite.connections import (
     CHANGING_CACHE_MIB,
     LOOK_EVERY_SECONDS,
@@ -88,6 +89,47 @@ def test_readers_keep_a_small_cache_while_the_database_changes(tmp_path: Path) -
 
     full, small = 64 * 1024, CHANGING_CACHE_MIB * 1024
     assert asyncio.run(check()) == [full, full, small, small, small, small, full]
+
+
+def _shm_locks(path: Path) -> list[str]:
+    """This process's POSIX locks on the database's -shm file, from /proc/locks."""
+    inode = os.stat(f"{path}-shm").st_ino
+    with open("/proc/locks") as locks:
+        return [
+            line.split(maxsplit=1)[1]
+            for line in locks
+            if f" {os.getpid()} " in line and f":{inode} " in line
+        ]
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="reads locks from /proc/locks")
+def test_watching_the_wal_index_keeps_sqlites_lock_on_it(tmp_path: Path) -> None:
+    """SQLite's lock on the -shm tells other processes that this one has the database
+    open. Closing any descriptor of the file drops the process's locks on it, and the
+    next process to open the database would then reset the -shm under our connections
+    (it truncates the file: a SIGBUS where a connection has it mapped)."""
+    path = tmp_path / "watched.db"
+    store = SQLiteStore(f"sqlite:///{path}")
+    child = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+        " print(c.execute('SELECT count(*) FROM threads').fetchone()[0]); c.close()"
+    )
+
+    async def check() -> tuple[list[str], list[str], list[str]]:
+        await store.open()
+        await store.list_threads("p", PageQuery())
+        try:
+            before = _shm_locks(path)
+            assert store._db.wal_header() is not None
+            watching = _shm_locks(path)
+            subprocess.run([sys.executable, "-c", child, str(path)], check=True)
+            await store.list_threads("p", PageQuery())
+            return before, watching, _shm_locks(path)
+        finally:
+            await store.close()
+
+    before, watching, after = asyncio.run(check())
+    assert before and watching == before and after == before
 
 
 def test_a_write_lock_held_too_long_elsewhere_is_store_unavailable(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The ``threadkit`` command line: serve, migrate, keys, import, export."""
+"""The ``threadkit`` command line: serve, migrate, keys, import, export, sync."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from threadkit import __version__
+from threadkit.cli_progress import ByteProgress, SyncProgress
 from threadkit.config import Settings, database_url, store_options
 from threadkit.services.errors import ServiceError
 from threadkit.services.feedback import export_feedback
@@ -23,6 +23,9 @@ from threadkit.services.keys import KeyService
 from threadkit.services.transfer import Importer, ImportFailed, export_lines
 from threadkit.stores import ThreadStore, open_store
 from threadkit.stores.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from threadkit.services.sync import SyncStats
 
 T = TypeVar("T")
 err = Console(stderr=True)
@@ -236,7 +239,7 @@ def keys_revoke(key_id: str, db: str | None) -> None:
 @db_option
 def import_(file: Path, project: str, db: str | None) -> None:
     """Import threads and items from a JSON Lines FILE in the REST shapes (all or nothing)."""
-    with _progress("importing", file.stat().st_size) as advance, file.open("rb") as stream:
+    with ByteProgress(err, "importing", file.stat().st_size) as advance, file.open("rb") as stream:
         try:
             result = _with_store(
                 db,
@@ -255,6 +258,85 @@ def import_(file: Path, project: str, db: str | None) -> None:
 def export(project: str, user: str | None, out: Path | None, db: str | None) -> None:
     """Export threads and items as JSON Lines in the REST shapes."""
     _write_export(db, out, "lines", lambda store: export_lines(store, project, user))
+
+
+@main.command()
+@click.option(
+    "--from",
+    "source_url",
+    required=True,
+    metavar="URL",
+    help="Base URL of the ChatKit API to copy from, as the SDK's base_url: "
+    "https://api.openai.com/v1, or http://HOST:PORT/v1 of another threadkit.",
+)
+@click.option(
+    "--api-key",
+    required=True,
+    metavar="KEY",
+    envvar="THREADKIT_SYNC_API_KEY",
+    help="API key at the source ($THREADKIT_SYNC_API_KEY).",
+)
+@project_option
+@click.option("--user", default=None, help="Only this user's threads.")
+@click.option(
+    "--max-retries",
+    default=6,
+    show_default=True,
+    type=click.IntRange(0, 100),
+    help="Retries of a request answered 429 or 5xx, or not answered (honouring retry-after).",
+)
+@db_option
+def sync(
+    source_url: str,
+    api_key: str,
+    project: str,
+    user: str | None,
+    max_retries: int,
+    db: str | None,
+) -> None:
+    """Copy the threads and items of another ChatKit API, then only what is new or changed."""
+    import openai  # here, not at the top: other commands start without it
+
+    from threadkit.services.sync import Source, Syncer, SyncFailed
+
+    base_url = _api_base_url(source_url)
+
+    async def work(store: ThreadStore) -> SyncStats:
+        async with openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=60
+        ) as client:
+            syncer = Syncer(store, project, Source(client, user), progress=bar.update)
+            try:
+                return await syncer.run()
+            except SyncFailed as exc:
+                stats = syncer.stats
+                if not (stats.threads_new or stats.threads_updated or stats.items_copied):
+                    raise click.ClickException(f"sync stopped: {exc}\nnothing was copied") from None
+                raise click.ClickException(
+                    f"sync stopped: {exc}\ncopied before that: {_sync_summary(stats)}; all of"
+                    " it is stored consistently, and the same command goes on from there"
+                ) from None
+
+    with SyncProgress(err) as bar:
+        stats = _with_store(db, work)
+    resumed = " (resumed an unfinished run)" if stats.resumed else ""
+    click.echo(f"synced '{project}' from {base_url}{resumed}: {_sync_summary(stats)}")
+
+
+def _api_base_url(url: str) -> str:
+    """``url`` as the SDK's base URL: a bare host gets the API's path, ``/v1``."""
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("http", "https") or not rest.strip("/"):
+        raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="--from")
+    return url.rstrip("/") + ("/v1" if "/" not in rest.strip("/") else "")
+
+
+def _sync_summary(stats: SyncStats) -> str:
+    gone = f", {stats.threads_gone} gone" if stats.threads_gone else ""
+    return (
+        f"{stats.threads_new} threads new, {stats.threads_updated} updated,"
+        f" {stats.threads_unchanged} unchanged{gone}; {stats.items_copied} items copied"
+    )
 
 
 @main.group()
@@ -283,7 +365,7 @@ def _write_export(
 
     async def work(store: ThreadStore) -> int:
         count = 0
-        with _progress("exporting", None) as advance:
+        with ByteProgress(err, "exporting", None) as advance:
             async for line in lines(store):
                 stream.write(line)
                 count += 1
@@ -299,33 +381,6 @@ def _write_export(
             stream.flush()
     if out:
         err.print(f"exported {count} {what} to {out}")
-
-
-class _progress:
-    """A progress bar on a terminal's stderr; silent when stderr is not a terminal."""
-
-    def __init__(self, label: str, total: int | None) -> None:
-        self.bar: Progress | None = None
-        if sys.stderr.isatty():
-            columns: list[Any] = [TextColumn(label), BarColumn()]
-            columns += (
-                [DownloadColumn(), TimeRemainingColumn()]
-                if total
-                else [TextColumn("{task.completed} lines")]
-            )
-            self.bar = Progress(*columns, console=err, transient=True)
-            self.task = self.bar.add_task(label, total=total)
-
-    def __enter__(self) -> Callable[[int], None]:
-        if self.bar is None:
-            return lambda _n: None
-        self.bar.start()
-        bar, task = self.bar, self.task
-        return lambda n: bar.advance(task, n)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _when(ts: int | None) -> str:

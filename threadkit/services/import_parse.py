@@ -1,7 +1,8 @@
 """Parsing an import's lines: chunks of a JSON Lines file, each checked line by line.
 
 What needs the whole file or the store (ids unique in the file, every item's thread
-known) is checked afterwards, in order, by ``transfer.Importer``.
+known) is checked afterwards, in order, by ``transfer.Importer``. ``row_of_object`` checks
+one object the same way: ``threadkit sync`` stores what another API lists through it.
 """
 
 from __future__ import annotations
@@ -71,19 +72,21 @@ def _validation_reason(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
-def _parse_line(number: int, raw: bytes) -> ThreadRow | ItemRow:
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ImportFailed(number, f"not valid JSON ({exc})") from None
+class BadObject(ValueError):
+    """A REST object that threadkit cannot store: the reason says what is wrong."""
+
+
+def row_of_object(data: Any) -> ThreadRow | ItemRow:
+    """The row for one REST-shaped object, checked as an import checks each line (the
+    shape of its ``object``, ids, types); raises ``BadObject`` naming what is wrong."""
     if not isinstance(data, dict):
-        raise ImportFailed(number, "expected a JSON object")
+        raise BadObject("expected a JSON object")
     kind = data.get("object")
     if kind == "chatkit.thread":
         try:
             _THREAD.validate_python(data)
         except ValidationError as exc:
-            raise ImportFailed(number, _validation_reason(exc)) from None
+            raise BadObject(_validation_reason(exc)) from None
         return ThreadRow(
             id=data["id"],
             user=data["user"],
@@ -95,11 +98,20 @@ def _parse_line(number: int, raw: bytes) -> ThreadRow | ItemRow:
         try:
             _ITEM.validate_python(data)
         except ValidationError as exc:
-            raise ImportFailed(number, _validation_reason(exc)) from None
+            raise BadObject(_validation_reason(exc)) from None
         return item_row_from_rest(data)
-    raise ImportFailed(
-        number, f"'object' must be 'chatkit.thread' or 'chatkit.thread_item', got {kind!r}"
-    )
+    raise BadObject(f"'object' must be 'chatkit.thread' or 'chatkit.thread_item', got {kind!r}")
+
+
+def _parse_line(number: int, raw: bytes) -> ThreadRow | ItemRow:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ImportFailed(number, f"not valid JSON ({exc})") from None
+    try:
+        return row_of_object(data)
+    except BadObject as exc:
+        raise ImportFailed(number, str(exc)) from None
 
 
 def parse_chunk(first: int, lines: list[bytes]) -> ParsedChunk:

@@ -2,8 +2,9 @@
 
 These are the queries the REST API and the operators' tools need, scoped by
 project but not by user: keyset pages in both directions, user filters, cascade
-delete, bulk import, sessions, API keys. ``chatkit_store.ThreadStore`` builds the
-``chatkit.store.Store`` methods on them, once, so every backend behaves the same.
+delete, bulk import, sessions, API keys, what ``threadkit sync`` keeps between runs.
+``chatkit_store.ThreadStore`` builds the ``chatkit.store.Store`` methods on them, once,
+so every backend behaves the same.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .records import (
     PageQuery,
     RowPage,
     SessionRow,
+    SyncBatch,
     ThreadRow,
 )
 
@@ -216,6 +218,32 @@ class RowStore(abc.ABC):
         buffered = _BufferedImport()
         yield buffered
         await self.import_rows(project, buffered.threads, buffered.items)
+
+    # -- sync state (``threadkit sync``) --
+
+    @abc.abstractmethod
+    async def sync_cursors(self, project: str, thread_ids: Sequence[str]) -> dict[str, str]:
+        """The id of the newest source item copied into each of these threads, for the
+        threads that have one."""
+
+    @abc.abstractmethod
+    async def apply_sync(self, project: str, batch: SyncBatch) -> None:
+        """Store one step of a sync in one transaction, all or nothing: the thread
+        inserted or updated as by ``upsert_thread`` (``DuplicateId`` when the id is another
+        user's thread), the items appended in the order given (``DuplicateId`` when an id
+        is taken), and the thread's cursor set when given."""
+
+    @abc.abstractmethod
+    async def sync_resume_point(self, project: str, source: str, user: str | None) -> str | None:
+        """Where an unfinished sync run from ``source`` (of ``user``'s threads, or of all
+        when ``None``) stopped: the last thread it finished, in the source's oldest-first
+        order. ``None`` when no such run is unfinished."""
+
+    @abc.abstractmethod
+    async def set_sync_resume_point(
+        self, project: str, source: str, user: str | None, thread_id: str | None
+    ) -> None:
+        """Record ``sync_resume_point``; ``None`` records that the run finished."""
 
     # -- API keys --
 

@@ -3,6 +3,7 @@ protocol models. Plain frozen dataclasses: cheap to build on every read."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -110,6 +111,21 @@ class PageQuery:
     order: Order = "desc"
     after: str | None = None
     before: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncBatch:
+    """One step of copying a thread from another ChatKit API, stored all or nothing.
+
+    ``thread`` is the thread to insert or update (``None``: stored and unchanged),
+    ``items`` the source's items to append, in its order, and ``cursor`` the id of the
+    newest source item copied into the thread once this is stored (``None``: none yet).
+    """
+
+    thread_id: str
+    thread: ThreadRow | None = None
+    items: Sequence[ItemRow] = ()
+    cursor: str | None = None
 
 
 T = TypeVar("T")

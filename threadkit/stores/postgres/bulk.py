@@ -39,22 +39,23 @@ async def import_rows(
                 for batch in _batches(threads):
                     # The rows' parameters, column by column, after the project.
                     await conn.execute(
-                        q.IMPORT_THREADS.sql, project, *_columns(threads_params(project, batch))
+                        q.IMPORT_THREADS.sql, project, *columns(threads_params(project, batch))
                     )
                 table = "items"
                 for batch in _batches(items):
                     await conn.execute(
-                        q.IMPORT_ITEMS.sql, project, *_columns(items_params(project, batch))
+                        q.IMPORT_ITEMS.sql, project, *columns(items_params(project, batch))
                     )
         except asyncpg.UniqueViolationError:
             rows: Sequence[ThreadRow | ItemRow] = threads if table == "threads" else items
-            taken = await _first_taken(conn, project, table, rows)
+            taken = await first_taken(conn, project, table, rows)
             raise DuplicateId(table.rstrip("s"), taken) from None
 
     await pool.run(work, idempotent=False)
 
 
-def _columns(params: list[tuple[object, ...]]) -> list[list[object]]:
+def columns(params: list[tuple[object, ...]]) -> list[list[object]]:
+    """Rows of parameters as one array per column, without the first (the project)."""
     return [list(column) for column in zip(*params, strict=True)][1:]
 
 
@@ -63,7 +64,7 @@ def _batches(rows: Sequence[R]) -> Iterator[Sequence[R]]:
         yield rows[start : start + IMPORT_BATCH]
 
 
-async def _first_taken(
+async def first_taken(
     conn: asyncpg.Connection, project: str, table: str, rows: Sequence[ThreadRow | ItemRow]
 ) -> str:
     """The first id of ``rows`` already stored, or repeated among ``rows``."""

@@ -219,3 +219,32 @@ IMPORT_ITEMS = Query(
     " WITH ORDINALITY AS x(t, i, c, s, r, p, n) ORDER BY n",
     ("project", "thread_ids", "ids", "created_us", "shapes", "rest_types", "payloads"),
 )
+
+# Sync state (migration 4). A step of a sync appends to a thread like any append: under
+# the thread's lock, so seq stays commit order within the thread.
+LOCK_THREAD = Query(f"SELECT {_LOCK_THREAD}", ("project", "thread_id"))
+SYNC_CURSORS = Query(
+    "SELECT thread_id, last_item_id FROM sync_threads"
+    " WHERE project = $1 AND thread_id = ANY($2::text[])",
+    ("project", "thread_ids"),
+)
+PUT_SYNC_CURSOR = Query(
+    "INSERT INTO sync_threads (project, thread_id, last_item_id) VALUES ($1, $2, $3)"
+    " ON CONFLICT (project, thread_id) DO UPDATE SET last_item_id = excluded.last_item_id",
+    ("project", "thread_id", "item_id"),
+)
+SYNC_RESUME_POINT = Query(
+    "SELECT resume_after FROM sync_runs WHERE project = $1 AND source = $2 AND user_filter = $3",
+    ("project", "source", "user_filter"),
+)
+SET_SYNC_RESUME_POINT = Query(
+    "INSERT INTO sync_runs (project, source, user_filter, resume_after, updated_at)"
+    " VALUES ($1, $2, $3, $4, extract(epoch FROM now())::bigint)"
+    " ON CONFLICT (project, source, user_filter) DO UPDATE"
+    " SET resume_after = excluded.resume_after, updated_at = excluded.updated_at",
+    ("project", "source", "user_filter", "thread_id"),
+)
+CLEAR_SYNC_RESUME_POINT = Query(
+    "DELETE FROM sync_runs WHERE project = $1 AND source = $2 AND user_filter = $3",
+    ("project", "source", "user_filter"),
+)

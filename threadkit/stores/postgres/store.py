@@ -3,7 +3,8 @@
 asyncpg with a connection pool (``connections``), opened by the first call. Every
 API write is one transaction, and nearly always one statement (``queries``). Item
 payloads are ``json`` columns, which keep the text exactly as given, so the REST API
-serves the bytes it stored. Pages: ``listings``; bulk import: ``bulk``.
+serves the bytes it stored. Pages: ``listings``; bulk import: ``bulk``; sync state:
+``sync_state``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from threadkit.stores.records import (
     PageQuery,
     RowPage,
     SessionRow,
+    SyncBatch,
     ThreadRow,
 )
 from threadkit.stores.rows import (
@@ -36,7 +38,7 @@ from threadkit.stores.rows import (
     thread_row,
 )
 
-from . import bulk
+from . import bulk, sync_state
 from .connections import Pool, names_nothing
 from .key_changes import KeyChanges
 from .listings import ITEMS, REST_ITEMS, THREADS, USER_THREADS, fetch_page
@@ -328,6 +330,22 @@ class PostgresStore(ThreadStore):
         """
         pool = self._pool
         return self._key_changes.version(pool.is_open and pool.statement_cache_size > 0)
+
+    # -- sync state ----------------------------------------------------------------------
+
+    async def sync_cursors(self, project: str, thread_ids: Sequence[str]) -> dict[str, str]:
+        return await sync_state.cursors(self._pool, project, list(thread_ids))
+
+    async def apply_sync(self, project: str, batch: SyncBatch) -> None:
+        await sync_state.apply(self._pool, project, batch)
+
+    async def sync_resume_point(self, project: str, source: str, user: str | None) -> str | None:
+        return await sync_state.resume_point(self._pool, project, source, user)
+
+    async def set_sync_resume_point(
+        self, project: str, source: str, user: str | None, thread_id: str | None
+    ) -> None:
+        await sync_state.set_resume_point(self._pool, project, source, user, thread_id)
 
     # -- bulk ----------------------------------------------------------------------------
 

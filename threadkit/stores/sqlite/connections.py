@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import mmap
+import os
 import sqlite3
 import threading
 import time
@@ -76,6 +77,7 @@ class Database:
         self._lock = threading.Lock()
         self._writer: ThreadPoolExecutor | None = None
         self._wal_index: mmap.mmap | None = None
+        self._wal_index_fd: int | None = None
         self._wal_index_missing = False
 
     # -- connections ---------------------------------------------------------------------
@@ -194,14 +196,20 @@ class Database:
     def _map_wal_index(self) -> mmap.mmap | None:
         # Only while a connection of ours is open: the last connection to close may
         # delete the -shm file, and a mapping of a deleted file would never change.
-        if self._wal_index_missing or not self._connections:
-            return None
-        try:
-            with open(f"{self.path}-shm", "rb") as f:
-                self._wal_index = mmap.mmap(f.fileno(), 48, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):
-            self._wal_index_missing = True
-        return self._wal_index
+        with self._lock:  # readers on several threads may come at once
+            if self._wal_index is not None or self._wal_index_missing or not self._connections:
+                return self._wal_index
+            # The descriptor stays open until close(), after the connections: closing any
+            # descriptor of a file drops every POSIX lock the process holds on it, SQLite's
+            # too. Without SQLite's lock on the -shm, the next process to open the database
+            # takes itself for the only one and resets the -shm under our connections (a
+            # SIGBUS where they had it mapped).
+            try:
+                self._wal_index_fd = os.open(f"{self.path}-shm", os.O_RDONLY)
+                self._wal_index = mmap.mmap(self._wal_index_fd, 48, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                self._wal_index_missing = True
+            return self._wal_index
 
     # -- closing -------------------------------------------------------------------------
 
@@ -212,14 +220,18 @@ class Database:
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
-        if self._wal_index is not None:
-            self._wal_index.close()
-            self._wal_index = None
         with self._lock:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
             self._local = threading.local()
+        # After the connections (see _map_wal_index).
+        if self._wal_index is not None:
+            self._wal_index.close()
+            self._wal_index = None
+        if self._wal_index_fd is not None:
+            os.close(self._wal_index_fd)
+            self._wal_index_fd = None
 
 
 def unavailable(exc: sqlite3.OperationalError) -> StoreUnavailable | None:

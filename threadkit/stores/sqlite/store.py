@@ -2,7 +2,8 @@
 
 Durability: WAL journal with ``synchronous=FULL``, so an acknowledged write
 survives a power cut, not only a crash of the process. How reads and writes reach
-the file: ``connections``; bulk imports: ``importer``; pages: ``paging``.
+the file: ``connections``; bulk imports: ``importer``; pages: ``paging``; sync
+state: ``sync_state``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from typing import Any
 from threadkit.stores.base import BulkImport
 from threadkit.stores.chatkit_store import ThreadStore
 from threadkit.stores.context import DEFAULT_PROJECT
+from threadkit.stores.errors import DuplicateId
 from threadkit.stores.records import (
     FeedbackRow,
     ItemRow,
     PageQuery,
     RowPage,
+    SyncBatch,
     ThreadRow,
 )
 from threadkit.stores.rows import (
@@ -32,11 +35,12 @@ from threadkit.stores.rows import (
     feedback_row,
     item_params,
     item_row,
+    items_params,
     thread_params,
     thread_row,
 )
 
-from . import importer, paging
+from . import importer, paging, sync_state
 from .access import AccessQueries
 from .bulk import insert_unique
 from .connections import DEFAULT_CACHE_MIB, QUIET_SECONDS, Database
@@ -286,6 +290,29 @@ class SQLiteStore(AccessQueries, ThreadStore):
             args.append(user)
         rows = self._db.conn().execute(sql + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
         return [feedback_row(r) for r in rows]
+
+    # -- sync state ----------------------------------------------------------------------
+
+    async def sync_cursors(self, project: str, thread_ids: Sequence[str]) -> dict[str, str]:
+        return sync_state.cursors(self._db, project, thread_ids)
+
+    async def apply_sync(self, project: str, batch: SyncBatch) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            if batch.thread is not None and not _upsert_thread(conn, project, batch.thread):
+                raise DuplicateId("thread", batch.thread.id)
+            insert_unique(conn, "items", items_params(project, batch.items))
+            if batch.cursor is not None:
+                sync_state.put_cursor(conn, project, batch.thread_id, batch.cursor)
+
+        await self._db.transaction(run)
+
+    async def sync_resume_point(self, project: str, source: str, user: str | None) -> str | None:
+        return sync_state.resume_point(self._db, project, source, user)
+
+    async def set_sync_resume_point(
+        self, project: str, source: str, user: str | None, thread_id: str | None
+    ) -> None:
+        await self._db.transaction(sync_state.set_resume_point, project, source, user, thread_id)
 
     # -- bulk ----------------------------------------------------------------------------
 
