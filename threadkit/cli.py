@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -330,3 +331,70 @@ class _progress:
 
 def _when(ts: int | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts else ""
+
+
+# --- maintenance ------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(1),
+    default=None,
+    metavar="DAYS",
+    help="Delete threads inactive for more than DAYS days (default: the config file's "
+    "[retention]; without one, no threads).",
+)
+@click.option("--project", default=None, help="Only this project's threads (default: all).")
+@click.option("--dry-run", is_flag=True, help="Report what would be removed; remove nothing.")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TOML file with [maintenance] and [retention] (default: $THREADKIT_CONFIG).",
+)
+@click.option("--attachments-dir", default=None, metavar="DIR", help="As for serve.")
+@click.option("--attachments-url", default=None, metavar="URL", help="As for serve.")
+@db_option
+def prune(
+    older_than: int | None,
+    project: str | None,
+    dry_run: bool,
+    config: str | None,
+    attachments_dir: str | None,
+    attachments_url: str | None,
+    db: str | None,
+) -> None:
+    """Remove ended sessions, unfinished uploads and threads past their retention."""
+    from threadkit.api.chatkit import file_storage
+    from threadkit.services.maintenance import Maintenance, describe
+
+    for name, value in (
+        ("THREADKIT_CONFIG", config and str(Path(config).resolve())),
+        ("THREADKIT_ATTACHMENTS_DIR", attachments_dir and str(Path(attachments_dir).resolve())),
+        ("THREADKIT_ATTACHMENTS_URL", attachments_url),
+    ):
+        if value:
+            os.environ[name] = value
+    try:
+        settings = Settings.from_env(db)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+    async def work(store: ThreadStore) -> Any:
+        files = file_storage(settings)
+        maintenance = Maintenance(store, files, settings.maintenance)
+        try:
+            now = time.time()
+            counts = await maintenance.prune_sessions(now, dry_run=dry_run)
+            counts.update(await maintenance.prune_uploads(now, dry_run=dry_run))
+            counts.update(
+                await maintenance.retention(now, days=older_than, project=project, dry_run=dry_run)
+            )
+            return counts
+        finally:
+            await files.close()
+
+    click.echo(describe(_with_store(settings.database_url, work), dry_run))

@@ -40,6 +40,7 @@ from . import importer, paging
 from .access import AccessQueries
 from .bulk import insert_unique
 from .connections import DEFAULT_CACHE_MIB, QUIET_SECONDS, Database
+from .maintenance import MaintenanceQueries
 from .migrate import migrate, schema_version
 
 
@@ -54,7 +55,7 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-class SQLiteStore(AccessQueries, ThreadStore):
+class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
     """Thread store on one SQLite file: ``SQLiteStore("chat.db")`` or
     ``SQLiteStore("sqlite:///path/to/chat.db")``.
 
