@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -398,3 +399,49 @@ def prune(
             await files.close()
 
     click.echo(describe(_with_store(settings.database_url, work), dry_run))
+
+
+@main.command()
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The copy."
+)
+@db_option
+def backup(out: Path, db: str | None) -> None:
+    """Copy a SQLite database consistently, even while a server writes to it."""
+    from threadkit.stores.sqlite.backup import backup as sqlite_backup
+    from threadkit.stores.sqlite.store import sqlite_path
+
+    url = database_url(db)
+    if url.startswith(("postgresql://", "postgres://")):
+        raise click.ClickException(
+            "threadkit backup copies SQLite databases; back up PostgreSQL with pg_dump, "
+            f"e.g. pg_dump --format=custom --file {out} '{url}' (docs/operations.md)"
+        )
+    bar = _Steps("backing up") if sys.stderr.isatty() else None
+    try:
+        pages = sqlite_backup(sqlite_path(url), str(out), bar.advance if bar else None)
+    except (ValueError, sqlite3.Error, OSError) as exc:
+        raise click.ClickException(f"backup failed: {exc}") from None
+    finally:
+        if bar is not None:
+            bar.stop()
+    if bar is not None:
+        err.print(f"backed up {url} to {out} ({pages} pages)")
+
+
+class _Steps:
+    """A progress bar of pages copied, on a terminal's stderr."""
+
+    def __init__(self, label: str) -> None:
+        self.bar = Progress(
+            TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total} pages"),
+            console=err, transient=True,
+        )  # fmt: skip
+        self.task = self.bar.add_task(label, total=None)
+        self.bar.start()
+
+    def advance(self, copied: int, total: int) -> None:
+        self.bar.update(self.task, completed=copied, total=total)
+
+    def stop(self) -> None:
+        self.bar.stop()
