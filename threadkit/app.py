@@ -22,6 +22,8 @@ from threadkit.api.routing import route
 from threadkit.config import Settings
 from threadkit.services.items import ItemService
 from threadkit.services.keys import KeyService
+from threadkit.services.maintenance import Maintenance
+from threadkit.services.maintenance import stop as stop_maintenance
 from threadkit.services.threads import ThreadService
 from threadkit.stores import ThreadStore, open_store
 
@@ -56,9 +58,11 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     @asynccontextmanager
     async def lifespan(app: ThreadkitApp) -> AsyncIterator[None]:
         await store.open()
+        maintenance = Maintenance(store, chatkit.files, settings.maintenance).start()
         try:
             yield
         finally:
+            await stop_maintenance(maintenance)
             await chatkit.files.close()
             await store.close()
 

@@ -148,6 +148,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     #: the store's constructor options (see ``store_options``)
     store_options: Mapping[str, Any] = field(default_factory=dict)
+    #: background pruning and retention (see ``maintenance_settings``)
+    maintenance: MaintenanceSettings = field(default_factory=lambda: MaintenanceSettings())
 
     @property
     def files_dir(self) -> str:
@@ -187,4 +189,88 @@ class Settings:
             attachments_store=object_store(str(attachments_url)) if attachments_url else None,
             public_url=str(public_url).rstrip("/") if public_url else None,
             max_body_bytes=int(max_body),
+            maintenance=maintenance_settings(config_file(config_path)),
         )
+
+
+# --- maintenance and retention (the config file's [maintenance] and [retention]) -------------
+
+DEFAULT_MAINTENANCE_INTERVAL = 300
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceSettings:
+    """How often the server prunes, what it keeps, and for how long."""
+
+    #: seconds between background runs (each delayed by up to half as much again, at
+    #: random); ``0``: no background maintenance
+    interval_seconds: int = DEFAULT_MAINTENANCE_INTERVAL
+    #: sessions are kept this long after they expired or were cancelled
+    session_grace_hours: int = 24
+    #: uploads whose bytes never arrived are kept this long after they were created
+    upload_grace_hours: int = 24
+    #: rows examined (and at most deleted) per statement
+    batch_size: int = 500
+    #: threads inactive for longer are deleted; ``None``: kept forever
+    retention_days: int | None = None
+    #: per-project retention, overriding ``retention_days`` (``0``: kept forever)
+    project_retention_days: Mapping[str, int] = field(default_factory=dict)
+
+    def retention_for(self, project: str) -> int | None:
+        days = self.project_retention_days.get(project, self.retention_days)
+        return days or None
+
+
+def _whole(table: dict[str, Any], key: str, where: str, default: int, low: int) -> int:
+    value = table.pop(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{where}.{key} must be a whole number >= {low}")
+    return value
+
+
+def maintenance_settings(
+    data: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> MaintenanceSettings:
+    """``[maintenance]`` and ``[retention]`` of a parsed config file; the variable
+    ``THREADKIT_MAINTENANCE_INTERVAL`` (seconds, ``0`` to turn it off) wins over the file."""
+    env = os.environ if environ is None else environ
+    tables = {}
+    for name in ("maintenance", "retention"):
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise ValueError(f"[{name}] must be a table")
+        tables[name] = dict(table)
+    m, r = tables["maintenance"], tables["retention"]
+    interval = _whole(m, "interval_seconds", "maintenance", DEFAULT_MAINTENANCE_INTERVAL, 0)
+    raw = env.get("THREADKIT_MAINTENANCE_INTERVAL", "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise ValueError(f"THREADKIT_MAINTENANCE_INTERVAL must be seconds >= 0, got {raw!r}")
+        interval = int(raw)
+    settings = MaintenanceSettings(
+        interval_seconds=interval,
+        session_grace_hours=_whole(m, "session_grace_hours", "maintenance", 24, 0),
+        upload_grace_hours=_whole(m, "upload_grace_hours", "maintenance", 24, 0),
+        batch_size=_whole(m, "batch_size", "maintenance", 500, 1),
+        retention_days=_whole(r, "default_days", "retention", 0, 0) or None,
+        project_retention_days=_project_days(r.pop("projects", {})),
+    )
+    for name, left in (("maintenance", m), ("retention", r)):
+        if left:
+            raise ValueError(f"unknown setting(s) in [{name}]: {', '.join(sorted(left))}")
+    return settings
+
+
+def _project_days(table: Any) -> dict[str, int]:
+    if not isinstance(table, dict):
+        raise ValueError("[retention.projects] must be a table of project = days")
+    days = dict(table)
+    return {p: _whole(days, p, "retention.projects", 0, 0) for p in list(days)}
+
+
+def config_file(config_path: str | None) -> dict[str, Any]:
+    """The whole parsed config file (empty without one)."""
+    if not config_path:
+        return {}
+    with open(config_path, "rb") as f:
+        return tomllib.load(f)

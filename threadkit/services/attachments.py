@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -173,6 +174,8 @@ class AttachmentService:
                 "uploaded": False,
                 "direct": direct is not None,
                 "session": session.id if session else None,
+                # when never-completed uploads may be pruned (services.maintenance)
+                "created_at": int(time.time()),
             },
         }
         if mime.startswith("image/"):

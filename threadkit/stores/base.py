@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Hashable, Sequence
 from typing import Self
 
 from .context import DEFAULT_PROJECT
+from .maintenance import MaintenanceRows
 from .records import (
     FeedbackRow,
     ItemRow,
@@ -45,8 +46,9 @@ class _BufferedImport(BulkImport):
         self.items.extend(items)
 
 
-class RowStore(abc.ABC):
-    """The row-level interface every backend implements (see the module docstring)."""
+class RowStore(MaintenanceRows, abc.ABC):
+    """The row-level interface every backend implements (see the module docstring);
+    the maintenance steps are in ``maintenance``."""
 
     #: short name of the backend, e.g. ``"sqlite"``
     backend: str = ""

@@ -31,6 +31,11 @@ class StoreUnavailable(Exception):
     """The database cannot be reached right now (restart, network); retry later."""
 
 
+class StoreFull(StoreUnavailable):
+    """The database's disk is full: nothing of the failed write was kept; reads go on,
+    and writes work again once space is freed."""
+
+
 class StoreUsageError(RuntimeError):
     """The store is used in a way it cannot serve: after ``close()``, or from an event
     loop other than the one it was opened on. A bug in the caller, not in the data."""

@@ -33,7 +33,9 @@ from . import Workflow, WorkflowRegistry
 from .echo import EchoWorkflow
 
 KINDS = ("echo", "openai-compatible", "python")
-_TOP_LEVEL = ("default_workflow", "workflows", "server")
+_TOP_LEVEL = ("default_workflow", "workflows", "server", "maintenance", "retention")
+#: tables read by ``threadkit.config``, not here
+_ELSEWHERE = ("server", "maintenance", "retention")
 
 
 class ConfigError(ValueError):
@@ -156,7 +158,7 @@ def parse(data: dict[str, Any], folder: Path) -> WorkflowRegistry:
     server_table.string("public_url")
     server_table.integer("max_body_bytes", None, low=1024)
     server_table.done()
-    top = _Table({k: v for k, v in data.items() if k != "server"}, "config")
+    top = _Table({k: v for k, v in data.items() if k not in _ELSEWHERE}, "config")
     default = top.string("default_workflow")
     tables = top.table("workflows")
     top.done()

@@ -42,6 +42,7 @@ from . import bulk, sync_state
 from .connections import Pool, names_nothing
 from .key_changes import KeyChanges
 from .listings import ITEMS, REST_ITEMS, THREADS, USER_THREADS, fetch_page
+from .maintenance import MaintenanceQueries
 from .migrate import migrate, schema_version
 from .queries import (
     CANCEL_SESSION,
@@ -82,7 +83,7 @@ DEFAULT_ACQUIRE_TIMEOUT = 10.0
 DEFAULT_COMMAND_TIMEOUT = 30.0
 
 
-class PostgresStore(ThreadStore):
+class PostgresStore(MaintenanceQueries, ThreadStore):
     """Thread store on PostgreSQL: ``PostgresStore("postgresql://user@host:port/db")``.
 
     Usable at once: the first call (from inside an event loop) checks and upgrades

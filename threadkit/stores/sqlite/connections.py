@@ -14,6 +14,7 @@ so a store works right after construction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mmap
 import os
 import sqlite3
@@ -24,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from threadkit.stores.errors import StoreUnavailable, StoreUsageError
+from threadkit.stores.errors import StoreFull, StoreUnavailable, StoreUsageError
 
 from .bulk import connect
 
@@ -173,10 +174,14 @@ class Database:
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = fn(conn, *args)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # A full disk or an I/O error may have rolled the transaction back already,
+            # and a failed COMMIT leaves it open: either way, end it, keeping the error.
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         return result
 
     # -- the WAL index -------------------------------------------------------------------
@@ -235,8 +240,14 @@ class Database:
 
 
 def unavailable(exc: sqlite3.OperationalError) -> StoreUnavailable | None:
-    """Another process (an import, say) held the write lock past the busy timeout: the
-    database is unavailable for now, not broken. ``None`` for every other error."""
-    if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-        return None
-    return StoreUnavailable(f"the SQLite database is busy: {exc}")
+    """Another process (an import, say) held the write lock past the busy timeout, or the
+    disk is full (or failed a write): the database is unavailable for now, not broken.
+    ``None`` for every other error."""
+    code = exc.sqlite_errorcode & 0xFF
+    if code == sqlite3.SQLITE_BUSY:
+        return StoreUnavailable(f"the SQLite database is busy: {exc}")
+    if code == sqlite3.SQLITE_FULL:
+        return StoreFull(f"the SQLite database's disk is full: {exc}")
+    if code == sqlite3.SQLITE_IOERR:
+        return StoreUnavailable(f"the SQLite database cannot write to its disk: {exc}")
+    return None

@@ -44,6 +44,7 @@ from . import importer, paging, sync_state
 from .access import AccessQueries
 from .bulk import insert_unique
 from .connections import DEFAULT_CACHE_MIB, QUIET_SECONDS, Database
+from .maintenance import MaintenanceQueries
 from .migrate import migrate, schema_version
 
 
@@ -58,7 +59,7 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-class SQLiteStore(AccessQueries, ThreadStore):
+class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
     """Thread store on one SQLite file: ``SQLiteStore("chat.db")`` or
     ``SQLiteStore("sqlite:///path/to/chat.db")``.
 

@@ -2,60 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from threadkit import __version__
-from threadkit.cli_progress import ByteProgress, SyncProgress
-from threadkit.config import Settings, database_url, store_options
-from threadkit.services.errors import ServiceError
+from threadkit.cli import maintenance
+from threadkit.cli.options import db_option, err, project_option, with_store
+from threadkit.cli.progress import ByteProgress, SyncProgress
+from threadkit.config import Settings, database_url
 from threadkit.services.feedback import export_feedback
 from threadkit.services.keys import KeyService
 from threadkit.services.transfer import Importer, ImportFailed, export_lines
-from threadkit.stores import ThreadStore, open_store
-from threadkit.stores.errors import StoreUnavailable
+from threadkit.stores import ThreadStore
 
 if TYPE_CHECKING:
     from threadkit.services.sync import SyncStats
-
-T = TypeVar("T")
-err = Console(stderr=True)
-
-db_option = click.option(
-    "--db",
-    "db",
-    default=None,
-    metavar="URL",
-    help="Database URL (default: $THREADKIT_DATABASE_URL, else sqlite:///./threadkit.db).",
-)
-project_option = click.option(
-    "--project", default="default", show_default=True, help="Project the data belongs to."
-)
-
-
-def _with_store(db: str | None, work: Callable[[ThreadStore], Awaitable[T]]) -> T:
-    async def run() -> T:
-        url = database_url(db)
-        store = open_store(url, **store_options(url))
-        await store.open()
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(run())
-    except (ServiceError, ValueError, StoreUnavailable) as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -165,7 +134,7 @@ def serve(
         workflows = load_registry(settings.config_path)
     except (ConfigError, ValueError, OSError) as exc:
         raise click.ClickException(f"configuration: {exc}") from None
-    keys = _with_store(url, lambda store: store.list_keys())
+    keys = with_store(url, lambda store: store.list_keys())
     err.print(f"threadkit {__version__} on [bold]http://{host}:{port}[/] — database {url}")
     err.print(f"workflows: {', '.join(workflows) or 'none'}")
     if not any(k.revoked_at is None for k in keys):
@@ -185,7 +154,7 @@ def migrate(db: str | None) -> None:
     async def work(store: ThreadStore) -> tuple[ThreadStore, int]:
         return store, await store.schema_version()
 
-    store, version = _with_store(db, work)
+    store, version = with_store(db, work)
     if store.migrations_applied:
         click.echo(f"{store.backend}: applied {', '.join(store.migrations_applied)}")
     click.echo(f"{store.backend} schema is up to date (version {version})")
@@ -201,7 +170,7 @@ def keys() -> None:
 @db_option
 def keys_create(project: str, db: str | None) -> None:
     """Create an API key; the secret is the last line of output (it is shown only once)."""
-    created = _with_store(db, lambda store: KeyService(store).create(project))
+    created = with_store(db, lambda store: KeyService(store).create(project))
     click.echo(f"created key {created.row.id} for project '{project}'")
     click.echo(created.secret)
 
@@ -211,7 +180,7 @@ def keys_create(project: str, db: str | None) -> None:
 @db_option
 def keys_list(project: str | None, db: str | None) -> None:
     """List API keys (ids and masked hints, never secrets)."""
-    rows = _with_store(db, lambda store: KeyService(store).list(project))
+    rows = with_store(db, lambda store: KeyService(store).list(project))
     header = ("id", "project", "key", "created", "revoked")
     lines = [(r.id, r.project, r.hint, _when(r.created_at), _when(r.revoked_at)) for r in rows]
     if not sys.stdout.isatty():  # tab-separated for scripts
@@ -229,7 +198,7 @@ def keys_list(project: str | None, db: str | None) -> None:
 @db_option
 def keys_revoke(key_id: str, db: str | None) -> None:
     """Revoke a key: requests with it fail from now on."""
-    _with_store(db, lambda store: KeyService(store).revoke(key_id))
+    with_store(db, lambda store: KeyService(store).revoke(key_id))
     click.echo(f"revoked {key_id}")
 
 
@@ -241,7 +210,7 @@ def import_(file: Path, project: str, db: str | None) -> None:
     """Import threads and items from a JSON Lines FILE in the REST shapes (all or nothing)."""
     with ByteProgress(err, "importing", file.stat().st_size) as advance, file.open("rb") as stream:
         try:
-            result = _with_store(
+            result = with_store(
                 db,
                 lambda store: Importer(store, project).run_stream(stream, advance),
             )
@@ -318,7 +287,7 @@ def sync(
                 ) from None
 
     with SyncProgress(err) as bar:
-        stats = _with_store(db, work)
+        stats = with_store(db, work)
     resumed = " (resumed an unfinished run)" if stats.resumed else ""
     click.echo(f"synced '{project}' from {base_url}{resumed}: {_sync_summary(stats)}")
 
@@ -373,7 +342,7 @@ def _write_export(
         return count
 
     try:
-        count = _with_store(db, work)
+        count = with_store(db, work)
     finally:
         if out:
             stream.close()
@@ -385,3 +354,8 @@ def _write_export(
 
 def _when(ts: int | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts else ""
+
+
+# Maintenance commands live in their own module.
+main.add_command(maintenance.prune)
+main.add_command(maintenance.backup)
