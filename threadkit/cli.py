@@ -121,6 +121,26 @@ def main() -> None:
     type=click.IntRange(1024),
     help="Largest POST /chatkit body (default: 1 MiB).",
 )
+@click.option(
+    "--metrics",
+    default=None,
+    metavar="on|off|PORT",
+    help="GET /metrics on the server's port (on, the default), nowhere (off), or on a "
+    "port of its own ($THREADKIT_METRICS).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Logs on stderr as text (the default) or JSON lines ($THREADKIT_LOG_FORMAT).",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(0),
+    default=None,
+    help="Seconds in-flight requests and streams get to finish after SIGTERM/SIGINT "
+    "(default: 30; $THREADKIT_SHUTDOWN_TIMEOUT).",
+)
 def serve(
     host: str,
     port: int,
@@ -135,9 +155,12 @@ def serve(
     attachments_url: str | None,
     public_url: str | None,
     max_body_bytes: int | None,
+    metrics: str | None,
+    log_format: str | None,
+    shutdown_timeout: float | None,
 ) -> None:
     """Run the HTTP server (the schema is created or upgraded first)."""
-    from threadkit import server
+    from threadkit import multiprocess, server
     from threadkit.workflows.config import ConfigError, load_registry
 
     url = database_url(db)
@@ -157,6 +180,13 @@ def serve(
         os.environ["THREADKIT_PUBLIC_URL"] = public_url
     if max_body_bytes:
         os.environ["THREADKIT_MAX_BODY_BYTES"] = str(max_body_bytes)
+    if metrics is not None:
+        os.environ["THREADKIT_METRICS"] = metrics
+    if log_format is not None:
+        os.environ["THREADKIT_LOG_FORMAT"] = log_format
+    if shutdown_timeout is not None:
+        os.environ["THREADKIT_SHUTDOWN_TIMEOUT"] = str(shutdown_timeout)
+    os.environ["THREADKIT_LOG_LEVEL"] = log_level
     try:
         settings = Settings.from_env()
         workflows = load_registry(settings.config_path)
@@ -171,7 +201,29 @@ def serve(
             + (f" --db {url}" if db else "")
             + "[/] and use the last line it prints as the Bearer token."
         )
-    server.run(engine, host, port, workers, log_level)
+    folder = None
+    made_here = not os.environ.get(multiprocess.MULTIPROC_VARIABLE)
+    if settings.metrics_recorded:
+        # Before any worker starts: prometheus-client picks its storage on import.
+        folder = multiprocess.prepare_multiprocess_dir()
+        if isinstance(settings.metrics, int):
+            from threadkit.api.metrics import serve_on_port
+
+            serve_on_port(host, settings.metrics)
+            err.print(f"metrics on http://{host}:{settings.metrics}/metrics")
+    try:
+        server.run(
+            engine,
+            host,
+            port,
+            workers,
+            log_level,
+            settings.log_format,
+            settings.shutdown_timeout,
+        )
+    finally:
+        if folder is not None:
+            multiprocess.remove_multiprocess_dir(folder, made_here)
 
 
 @main.command()

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite:///./threadkit.db"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_SHUTDOWN_TIMEOUT = 30.0
+LOG_FORMATS = ("text", "json")
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -129,6 +131,27 @@ def server_section(config_path: str | None) -> dict[str, Any]:
     return section
 
 
+def metrics_setting(raw: object) -> str | int:
+    """``on``, ``off`` or a port number (``/metrics`` on a port of its own)."""
+    value = str(raw).strip().lower()
+    if value in ("on", "off"):
+        return value
+    if value in ("1", "true", "yes"):
+        return "on"
+    if value in ("0", "false", "no", ""):
+        return "off"
+    if value.isdigit() and 0 < int(value) < 65536:
+        return int(value)
+    raise ValueError(f"metrics: expected on, off or a port number, got {raw!r}")
+
+
+def log_format_setting(raw: object) -> str:
+    value = str(raw).strip().lower()
+    if value not in LOG_FORMATS:
+        raise ValueError(f"log format: expected text or json, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -148,6 +171,23 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     #: the store's constructor options (see ``store_options``)
     store_options: Mapping[str, Any] = field(default_factory=dict)
+    #: ``GET /metrics`` on the server's port (``"on"``), nowhere (``"off"``) or on a port
+    #: of its own (a number, served by the ``serve`` process for all workers)
+    metrics: str | int = "on"
+    #: ``"text"`` or ``"json"`` (one JSON object a line)
+    log_format: str = "text"
+    log_level: str = "info"
+    #: seconds in-flight requests and streams get to finish after SIGTERM/SIGINT
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+
+    @property
+    def metrics_on_app(self) -> bool:
+        """Whether the app answers ``GET /metrics`` itself."""
+        return self.metrics == "on"
+
+    @property
+    def metrics_recorded(self) -> bool:
+        return self.metrics != "off"
 
     @property
     def files_dir(self) -> str:
@@ -177,6 +217,11 @@ class Settings:
             "attachments_url"
         )
         url = database_url(db)
+        metrics = os.environ.get("THREADKIT_METRICS") or server.get("metrics", "on")
+        log_format = os.environ.get("THREADKIT_LOG_FORMAT") or server.get("log_format", "text")
+        shutdown_timeout = os.environ.get("THREADKIT_SHUTDOWN_TIMEOUT") or server.get(
+            "shutdown_timeout", DEFAULT_SHUTDOWN_TIMEOUT
+        )
         return cls(
             database_url=url,
             store_options=store_options(url),
@@ -187,4 +232,8 @@ class Settings:
             attachments_store=object_store(str(attachments_url)) if attachments_url else None,
             public_url=str(public_url).rstrip("/") if public_url else None,
             max_body_bytes=int(max_body),
+            metrics=metrics_setting(metrics),
+            log_format=log_format_setting(log_format),
+            log_level=os.environ.get("THREADKIT_LOG_LEVEL") or str(server.get("log_level", "info")),
+            shutdown_timeout=float(shutdown_timeout),
         )

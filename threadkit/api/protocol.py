@@ -442,6 +442,7 @@ class ProtocolEndpoint:
                 code="request_too_large",
             )
         context = await self.context(request)
+        request.scope["state"]["project"] = context.project  # for the access line
         body = await read_body(request, self.settings.max_body_bytes)
         req = parse_request(body)
         context.metadata = dict(req.metadata)
