@@ -242,9 +242,10 @@ python_path = [{example}]
 """
 
 
-def start_chatkit_server(backend: str, url: str, folder: Path, model_url: str) -> Any:
+def start_chatkit_server(backend: str, url: str, folder: Path, model_url: str, *extra: str) -> Any:
     """A server with every test workflow, an attachments folder and CORS for
-    ``CORS_ORIGIN``; ``model_url`` is the stand-in model server."""
+    ``CORS_ORIGIN``; ``model_url`` is the stand-in model server; ``extra``: more
+    ``serve`` options."""
     from tests.conftest import start_server
 
     config = folder / "threadkit.toml"
@@ -266,6 +267,7 @@ def start_chatkit_server(backend: str, url: str, folder: Path, model_url: str) -
         CORS_ORIGIN,
         "--attachments-dir",
         str(files),
+        *extra,
         env={"STAND_IN_KEY": MODEL_KEY, "MODEL_BASE_URL": model_url, "MODEL_NAME": "agent-model"},
     )
     FILES_DIRS[server.url] = files

@@ -193,10 +193,21 @@ def serve(
     except (ConfigError, ValueError, OSError) as exc:
         raise click.ClickException(f"configuration: {exc}") from None
     keys = _with_store(url, lambda store: store.list_keys())
-    err.print(f"threadkit {__version__} on [bold]http://{host}:{port}[/] — database {url}")
-    err.print(f"workflows: {', '.join(workflows) or 'none'}")
+    say: Callable[[str], None] = err.print
+    if settings.log_format == "json":
+        import logging
+
+        from rich.text import Text
+
+        from threadkit.logs import configure
+
+        configure("json", log_level)
+        log = logging.getLogger("threadkit.serve")
+        say = lambda markup: log.info(Text.from_markup(markup).plain)  # noqa: E731
+    say(f"threadkit {__version__} on [bold]http://{host}:{port}[/] — database {url}")
+    say(f"workflows: {', '.join(workflows) or 'none'}")
     if not any(k.revoked_at is None for k in keys):
-        err.print(
+        say(
             "No API key yet. In another terminal run [bold]threadkit keys create"
             + (f" --db {url}" if db else "")
             + "[/] and use the last line it prints as the Bearer token."
@@ -210,7 +221,7 @@ def serve(
             from threadkit.api.metrics import serve_on_port
 
             serve_on_port(host, settings.metrics)
-            err.print(f"metrics on http://{host}:{settings.metrics}/metrics")
+            say(f"metrics on http://{host}:{settings.metrics}/metrics")
     try:
         server.run(
             engine,
