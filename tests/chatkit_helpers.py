@@ -214,6 +214,11 @@ kind = "python"
 target = "tests.sample_workflows:slow"
 python_path = [{repo}]
 
+[workflows.steps]
+kind = "python"
+target = "tests.sample_workflows:steps"
+python_path = [{repo}]
+
 [workflows.broken]
 kind = "python"
 target = "tests.sample_workflows:broken"

@@ -26,6 +26,7 @@ from threadkit.logs import AccessLog
 from threadkit.services.items import ItemService
 from threadkit.services.keys import KeyService
 from threadkit.services.threads import ThreadService
+from threadkit.shutdown import Drain
 from threadkit.stores import ThreadStore, open_store
 
 
@@ -57,10 +58,12 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     auth = Authenticator(KeyService(store), require_beta_header=settings.require_beta_header)
 
     refresh_pool = pool_refresher(store)
+    drain = Drain(settings.shutdown_timeout)
 
     @asynccontextmanager
     async def lifespan(app: ThreadkitApp) -> AsyncIterator[None]:
         await store.open()
+        drain.install()
         gauges = (
             asyncio.create_task(_every(GAUGE_SECONDS, refresh_pool))
             if settings.metrics_recorded
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         )
         try:
             yield
+            await drain.drained()
         finally:
             if gauges is not None:
                 gauges.cancel()
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         router,
         metrics=HttpMetrics() if settings.metrics_recorded else None,
         access_log=AccessLog(settings.log_format),
+        drain=drain,
     )
     for layer in reversed(cors_middleware(settings)):
         stack = layer.cls(stack, *layer.args, **layer.kwargs)

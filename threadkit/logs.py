@@ -60,7 +60,8 @@ class TextFormatter(logging.Formatter):
 
 
 #: the HTTP servers' own loggers, formatted like ours
-SERVER_LOGGERS = ("_granian", "granian.access", "uvicorn", "uvicorn.error", "uvicorn.access")
+#: (their access lines stay off: threadkit writes its own)
+SERVER_LOGGERS = ("_granian", "uvicorn", "uvicorn.error")
 
 
 def dict_config(log_format: str, level: str = "info") -> dict[str, Any]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import gc
 import math
+import signal
+import sys
 from typing import Any, Literal
 
 Engine = Literal["granian", "uvicorn"]
 TARGET = "threadkit.server:worker_app"
-#: beyond the shutdown timeout: time for the streams ended then to save their answers
-SAVE_SECONDS = 5.0
 
 
 def worker_app() -> Any:
@@ -51,10 +51,16 @@ def run(
 ) -> None:
     """Serve until SIGTERM/SIGINT, then stop gracefully (see ``threadkit.shutdown``)."""
     from threadkit.logs import dict_config
+    from threadkit.shutdown import SAVE_SECONDS
 
     log_config = dict_config(log_format, log_level)
     if engine == "uvicorn":
         import uvicorn
+
+        # uvicorn re-raises the signal it stopped on once it has restored the handlers
+        # it found: found these, the process exits 0 instead of dying of the signal.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _exit_quietly)
 
         uvicorn.run(
             TARGET,
@@ -84,3 +90,7 @@ def run(
         log_access=False,
         workers_kill_timeout=math.ceil(shutdown_timeout + SAVE_SECONDS),
     ).serve()
+
+
+def _exit_quietly(signum: int, frame: Any) -> None:
+    sys.exit(0)

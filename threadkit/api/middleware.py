@@ -17,6 +17,7 @@ from threadkit.ids import new_request_id
 from threadkit.logs import AccessLog
 from threadkit.logs import request_id as current_request_id
 from threadkit.services.errors import RateLimited, ServiceError
+from threadkit.shutdown import Drain
 from threadkit.stores.errors import StoreUnavailable
 
 from .errors import internal_error, invalid_url, service_error_response, unavailable
@@ -36,10 +37,12 @@ class RequestContext:
         *,
         metrics: HttpMetrics | None = None,
         access_log: AccessLog | None = None,
+        drain: Drain | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        self.drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,13 +54,20 @@ class RequestContext:
         state["request_id"] = request_id
         token = current_request_id.set(request_id)
         header = (b"x-request-id", request_id.encode())
-        started = False
+        started = finished = False
         status = 500
         streaming = False
         observer = self.metrics
+        drain = self.drain
+        if drain is not None:
+            drain.in_flight += 1
+            if scope["method"] == "POST":  # what may stream: told to end at shutdown
+                receive = drain.receive(receive)
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started, status, streaming
+            nonlocal started, finished, status, streaming
+            if message["type"] == "http.response.body":
+                finished = not message.get("more_body", False)
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
@@ -72,6 +82,9 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
+            if started and not finished and drain is not None and drain.ended:
+                # A stream ended by the shutdown: end its response cleanly too.
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         except Exception as exc:
             if started:
                 log.error("error after the response started", exc_info=exc)
@@ -88,6 +101,8 @@ class RequestContext:
                     request_id, scope["method"], route, status, seconds, state.get("project")
                 )
             current_request_id.reset(token)
+            if drain is not None:
+                drain.in_flight -= 1
 
 
 def error_response_for(exc: Exception, scope: Scope) -> Any:
