@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     stack: ASGIApp = RequestContext(
         router,
         metrics=HttpMetrics() if settings.metrics_recorded else None,
-        access_log=AccessLog(settings.log_format),
+        access_log=AccessLog(settings.log_format) if settings.access_log else None,
         drain=drain,
     )
     for layer in reversed(cors_middleware(settings)):

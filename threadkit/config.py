@@ -177,6 +177,8 @@ class Settings:
     #: ``"text"`` or ``"json"`` (one JSON object a line)
     log_format: str = "text"
     log_level: str = "info"
+    #: one line per request on stderr, whatever the log level (``THREADKIT_ACCESS_LOG=0``: none)
+    access_log: bool = True
     #: seconds in-flight requests and streams get to finish after SIGTERM/SIGINT
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
 
@@ -234,6 +236,7 @@ class Settings:
             max_body_bytes=int(max_body),
             metrics=metrics_setting(metrics),
             log_format=log_format_setting(log_format),
+            access_log=_flag("THREADKIT_ACCESS_LOG", True),
             log_level=os.environ.get("THREADKIT_LOG_LEVEL") or str(server.get("log_level", "info")),
             shutdown_timeout=float(shutdown_timeout),
         )
