@@ -223,6 +223,11 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log else ""
 
 
+def variant(args: argparse.Namespace) -> dict[str, str]:
+    """The settings of ``--variant``: ``SETTING=VALUE`` pairs separated by spaces."""
+    return dict(pair.split("=", 1) for pair in args.variant.split())
+
+
 def threadkit_server(
     name: str, db: str, workers: int, extra_env: dict[str, str], engine: str = "granian"
 ) -> Server:
@@ -531,9 +536,8 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
         "tk-small-1w", small_meta["database_url"], 1, env, args.engine
     )
     if args.variant:
-        setting, _, value = args.variant.partition("=")
         name = f"tk-variant-{first}w"
-        servers[name] = threadkit_server(name, db, first, {**env, setting: value}, args.engine)
+        servers[name] = threadkit_server(name, db, first, {**env, **variant(args)}, args.engine)
     server_cpus, wrk_cpus = args.pin.split(":") if args.pin else (None, None)
     for server in servers.values():
         server.cpus = server_cpus
@@ -909,8 +913,7 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
     floors: dict[str, list[float]] = {"threadkit": []}
     envs = {"threadkit": dict(os.environ)}
     if args.variant:
-        setting, _, value = args.variant.partition("=")
-        envs["variant"] = {**os.environ, setting: value}
+        envs["variant"] = {**os.environ, **variant(args)}
         runs["variant"], floors["variant"] = [], []
     for rep in range(args.repeat):
         # Alternated, the variant first in every other round: neither side always meets
@@ -942,8 +945,7 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
         )
     if args.variant:
         paired = [
-            base / variant
-            for base, variant in zip(runs["threadkit"], runs["variant"], strict=True)
+            base / variant for base, variant in zip(runs["threadkit"], runs["variant"], strict=True)
         ]
         lines.append(
             f"variant ({args.variant}) items/s vs threadkit's, per round:"
@@ -1036,7 +1038,8 @@ def main() -> None:
         "--variant",
         default=None,
         metavar="SETTING=VALUE",
-        help="also run threadkit with this environment setting on the full data (first"
+        help="also run threadkit with this environment setting (several: separated by"
+        " spaces) on the full data (first"
         " worker count only), each scenario right after the unchanged server's run of it",
     )
     load.add_argument(

@@ -214,6 +214,11 @@ kind = "python"
 target = "tests.sample_workflows:slow"
 python_path = [{repo}]
 
+[workflows.steps]
+kind = "python"
+target = "tests.sample_workflows:steps"
+python_path = [{repo}]
+
 [workflows.broken]
 kind = "python"
 target = "tests.sample_workflows:broken"
@@ -242,9 +247,10 @@ python_path = [{example}]
 """
 
 
-def start_chatkit_server(backend: str, url: str, folder: Path, model_url: str) -> Any:
+def start_chatkit_server(backend: str, url: str, folder: Path, model_url: str, *extra: str) -> Any:
     """A server with every test workflow, an attachments folder and CORS for
-    ``CORS_ORIGIN``; ``model_url`` is the stand-in model server."""
+    ``CORS_ORIGIN``; ``model_url`` is the stand-in model server; ``extra``: more
+    ``serve`` options."""
     from tests.conftest import start_server
 
     config = folder / "threadkit.toml"
@@ -266,6 +272,9 @@ def start_chatkit_server(backend: str, url: str, folder: Path, model_url: str) -
         CORS_ORIGIN,
         "--attachments-dir",
         str(files),
+        "--metrics",  # off by default; the metrics tests read this server's
+        "on",
+        *extra,
         env={"STAND_IN_KEY": MODEL_KEY, "MODEL_BASE_URL": model_url, "MODEL_NAME": "agent-model"},
     )
     FILES_DIRS[server.url] = files

@@ -51,6 +51,35 @@ async def slow(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadS
     )
 
 
+async def steps(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadStreamEvent]:
+    """For the text ``N``: streams ``step 1 `` ... ``step N `` a fifth of a second apart
+    (what a shutdown lets finish, or ends); then finishes the message."""
+    item = AssistantMessageItem(
+        id=context.store.generate_item_id("message", thread, context),
+        thread_id=thread.id,
+        created_at=datetime.now(),
+        content=[],
+    )
+    yield ThreadItemAddedEvent(item=item)
+    yield ThreadItemUpdatedEvent(
+        item_id=item.id,
+        update=AssistantMessageContentPartAdded(
+            content_index=0, content=AssistantMessageContent(text="")
+        ),
+    )
+    text = ""
+    for n in range(1, int(_text(message)) + 1):
+        await asyncio.sleep(0.2)
+        text += f"step {n} "
+        yield ThreadItemUpdatedEvent(
+            item_id=item.id,
+            update=AssistantMessageContentPartTextDelta(content_index=0, delta=f"step {n} "),
+        )
+    yield ThreadItemDoneEvent(
+        item=item.model_copy(update={"content": [AssistantMessageContent(text=text)]})
+    )
+
+
 async def broken(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadStreamEvent]:
     """Fails after starting its answer when the user says ``fail``; echoes otherwise."""
     item = AssistantMessageItem(

@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.datastructures import State
-from starlette.requests import Request
 from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from threadkit.api import health as health_api
 from threadkit.api import items as items_api
 from threadkit.api import threads as threads_api
 from threadkit.api.auth import Authenticator
 from threadkit.api.chatkit import chatkit_routes, cors_middleware
+from threadkit.api.metrics import HttpMetrics, metrics_endpoint, pool_refresher, worker_exited
 from threadkit.api.middleware import RequestContext
-from threadkit.api.responses import JSONResponse
 from threadkit.api.routing import route
 from threadkit.config import Settings
+from threadkit.logs import AccessLog
 from threadkit.services.items import ItemService
 from threadkit.services.keys import KeyService
 from threadkit.services.maintenance import Maintenance
 from threadkit.services.maintenance import stop as stop_maintenance
 from threadkit.services.threads import ThreadService
+from threadkit.shutdown import Drain
 from threadkit.stores import ThreadStore, open_store
 
 
@@ -55,20 +59,31 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     store = store or open_store(settings.database_url, **settings.store_options)
     auth = Authenticator(KeyService(store), require_beta_header=settings.require_beta_header)
 
+    refresh_pool = pool_refresher(store)
+    drain = Drain(settings.shutdown_timeout)
+
     @asynccontextmanager
     async def lifespan(app: ThreadkitApp) -> AsyncIterator[None]:
         await store.open()
         maintenance = Maintenance(store, chatkit.files, settings.maintenance).start()
+        drain.install()
+        gauges = (
+            asyncio.create_task(_every(GAUGE_SECONDS, refresh_pool))
+            if settings.metrics_recorded
+            else None
+        )
         try:
             yield
+            await drain.drained()
         finally:
             await stop_maintenance(maintenance)
+            if gauges is not None:
+                gauges.cancel()
             await chatkit.files.close()
             await store.close()
+            worker_exited(os.getpid())
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "backend": store.backend, "pid": os.getpid()})
-
+    health, ready = health_api.handlers(store)
     chatkit = chatkit_routes(settings, store, auth)
     # Starlette tries routes in order: the most frequent calls come first.
     routes: list[Any] = [
@@ -76,12 +91,31 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         *items_api.routes(auth, ItemService(store)),
         *chatkit.routes,
         route("/healthz", health, methods=["GET"]),
+        route("/readyz", ready, methods=["GET"]),
     ]
+    if settings.metrics_on_app:
+        routes.append(route("/metrics", metrics_endpoint(refresh_pool), methods=["GET"]))
     router = Router(routes=routes, lifespan=lifespan)
-    stack: ASGIApp = RequestContext(router)
+    stack: ASGIApp = RequestContext(
+        router,
+        metrics=HttpMetrics() if settings.metrics_recorded else None,
+        access_log=AccessLog(settings.log_format) if settings.access_log else None,
+        drain=drain,
+    )
     for layer in reversed(cors_middleware(settings)):
         stack = layer.cls(stack, *layer.args, **layer.kwargs)
     app = ThreadkitApp(router, stack)
     app.state.store = store
     app.state.settings = settings
     return app
+
+
+#: how often each worker updates the gauges a scrape of another process reads
+GAUGE_SECONDS = 5.0
+
+
+async def _every(seconds: float, work: Callable[[], None]) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        while True:
+            work()
+            await asyncio.sleep(seconds)

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite:///./threadkit.db"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_SHUTDOWN_TIMEOUT = 30.0
+LOG_FORMATS = ("text", "json")
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -129,6 +131,27 @@ def server_section(config_path: str | None) -> dict[str, Any]:
     return section
 
 
+def metrics_setting(raw: object) -> str | int:
+    """``on``, ``off`` or a port number (``/metrics`` on a port of its own)."""
+    value = str(raw).strip().lower()
+    if value in ("on", "off"):
+        return value
+    if value in ("1", "true", "yes"):
+        return "on"
+    if value in ("0", "false", "no", ""):
+        return "off"
+    if value.isdigit() and 0 < int(value) < 65536:
+        return int(value)
+    raise ValueError(f"metrics: expected on, off or a port number, got {raw!r}")
+
+
+def log_format_setting(raw: object) -> str:
+    value = str(raw).strip().lower()
+    if value not in LOG_FORMATS:
+        raise ValueError(f"log format: expected text or json, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -150,6 +173,27 @@ class Settings:
     store_options: Mapping[str, Any] = field(default_factory=dict)
     #: background pruning and retention (see ``maintenance_settings``)
     maintenance: MaintenanceSettings = field(default_factory=lambda: MaintenanceSettings())
+    #: ``GET /metrics`` on the server's port (``"on"``), nowhere (``"off"``) or on a port
+    #: of its own (a number, served by the ``serve`` process for all workers)
+    metrics: str | int = "off"
+    #: ``"text"`` or ``"json"`` (one JSON object a line)
+    log_format: str = "text"
+    log_level: str = "info"
+    #: one line per request on stderr, whatever the log level (``THREADKIT_ACCESS_LOG=1``).
+    #: Off by default, as metrics are, until their cost on the hot path is cut
+    #: (docs/performance.md)
+    access_log: bool = False
+    #: seconds in-flight requests and streams get to finish after SIGTERM/SIGINT
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+
+    @property
+    def metrics_on_app(self) -> bool:
+        """Whether the app answers ``GET /metrics`` itself."""
+        return self.metrics == "on"
+
+    @property
+    def metrics_recorded(self) -> bool:
+        return self.metrics != "off"
 
     @property
     def files_dir(self) -> str:
@@ -179,6 +223,11 @@ class Settings:
             "attachments_url"
         )
         url = database_url(db)
+        metrics = os.environ.get("THREADKIT_METRICS") or server.get("metrics", "off")
+        log_format = os.environ.get("THREADKIT_LOG_FORMAT") or server.get("log_format", "text")
+        shutdown_timeout = os.environ.get("THREADKIT_SHUTDOWN_TIMEOUT") or server.get(
+            "shutdown_timeout", DEFAULT_SHUTDOWN_TIMEOUT
+        )
         return cls(
             database_url=url,
             store_options=store_options(url),
@@ -190,6 +239,11 @@ class Settings:
             public_url=str(public_url).rstrip("/") if public_url else None,
             max_body_bytes=int(max_body),
             maintenance=maintenance_settings(config_file(config_path)),
+            metrics=metrics_setting(metrics),
+            log_format=log_format_setting(log_format),
+            access_log=_flag("THREADKIT_ACCESS_LOG", False),
+            log_level=os.environ.get("THREADKIT_LOG_LEVEL") or str(server.get("log_level", "info")),
+            shutdown_timeout=float(shutdown_timeout),
         )
 
 

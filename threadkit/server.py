@@ -12,6 +12,9 @@ the environment.
 from __future__ import annotations
 
 import gc
+import math
+import signal
+import sys
 from typing import Any, Literal
 
 Engine = Literal["granian", "uvicorn"]
@@ -26,17 +29,38 @@ def worker_app() -> Any:
     scans all of it, stalling every request in flight: on PostgreSQL that set the p99
     of a retrieve at 120 ms for a 10 ms p50; frozen, 31 ms (docs/performance.md).
     """
+    from threadkit import logs
     from threadkit.app import create_app
+    from threadkit.config import Settings
 
-    app = create_app()
+    settings = Settings.from_env()
+    logs.configure(settings.log_format, settings.log_level)
+    app = create_app(settings)
     gc.freeze()
     return app
 
 
-def run(engine: Engine, host: str, port: int, workers: int, log_level: str) -> None:
-    """Serve until interrupted (SIGINT/SIGTERM stop the workers gracefully)."""
+def run(
+    engine: Engine,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    log_format: str = "text",
+    shutdown_timeout: float = 30.0,
+) -> None:
+    """Serve until SIGTERM/SIGINT, then stop gracefully (see ``threadkit.shutdown``)."""
+    from threadkit.logs import dict_config
+    from threadkit.shutdown import SAVE_SECONDS
+
+    log_config = dict_config(log_format, log_level)
     if engine == "uvicorn":
         import uvicorn
+
+        # uvicorn re-raises the signal it stopped on once it has restored the handlers
+        # it found: found these, the process exits 0 instead of dying of the signal.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _exit_quietly)
 
         uvicorn.run(
             TARGET,
@@ -45,7 +69,9 @@ def run(engine: Engine, host: str, port: int, workers: int, log_level: str) -> N
             port=port,
             workers=workers,
             log_level=log_level,
+            log_config=log_config,
             access_log=False,
+            timeout_graceful_shutdown=math.ceil(shutdown_timeout + SAVE_SECONDS),
         )
         return
     from granian import Granian
@@ -60,5 +86,11 @@ def run(engine: Engine, host: str, port: int, workers: int, log_level: str) -> N
         workers=workers,
         factory=True,
         log_level=LogLevels(log_level.lower()),
+        log_dictconfig=log_config,
         log_access=False,
+        workers_kill_timeout=math.ceil(shutdown_timeout + SAVE_SECONDS),
     ).serve()
+
+
+def _exit_quietly(signum: int, frame: Any) -> None:
+    sys.exit(0)

@@ -70,6 +70,7 @@ class Authenticator:
                     param="OpenAI-Beta",
                     code="missing_beta_header",
                 )
+        request.scope["state"]["project"] = key.project  # for the access line
         return key
 
 

@@ -49,6 +49,7 @@ class ProtocolEndpoint:
     async def handle(self, request: Request) -> Response:
         refuse_declared_too_large(request, self.max_body_bytes)  # before authenticating
         context = await self.authenticator.caller(request)
+        request.scope["state"]["project"] = context.project  # for the access line
         req = parse_request(await read_body(request, self.max_body_bytes))
         context.metadata = dict(req.metadata)
         await self.preconditions.check(req, context)

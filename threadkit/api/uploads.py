@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from threadkit import metrics
 from threadkit.services.attachments import AttachmentService
 from threadkit.services.errors import InvalidRequest, PayloadTooLarge
 from threadkit.services.sessions import SessionService, is_session_secret
@@ -163,6 +164,7 @@ def routes(attachments: AttachmentService, sessions: SessionService) -> list[Rou
         else:
             part_type, chunks = content_type or None, _limited(request, size)
         attachment = await attachments.receive(project, attachment_id, token, part_type, chunks)
+        metrics.ATTACHMENT_BYTES.inc(size)
         return Response(
             attachment.model_dump_json(exclude_none=True, context={"exclude_metadata": True}),
             media_type="application/json",

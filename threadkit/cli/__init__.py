@@ -93,6 +93,32 @@ def main() -> None:
     type=click.IntRange(1024),
     help="Largest POST /chatkit body (default: 1 MiB).",
 )
+@click.option(
+    "--metrics",
+    default=None,
+    metavar="on|off|PORT",
+    help="GET /metrics on the server's port (on), nowhere (off, the default), or on a "
+    "port of its own ($THREADKIT_METRICS).",
+)
+@click.option(
+    "--access-log",
+    is_flag=True,
+    default=False,
+    help="One log line per request ($THREADKIT_ACCESS_LOG=1).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Logs on stderr as text (the default) or JSON lines ($THREADKIT_LOG_FORMAT).",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(0),
+    default=None,
+    help="Seconds in-flight requests and streams get to finish after SIGTERM/SIGINT "
+    "(default: 30; $THREADKIT_SHUTDOWN_TIMEOUT).",
+)
 def serve(
     host: str,
     port: int,
@@ -107,9 +133,13 @@ def serve(
     attachments_url: str | None,
     public_url: str | None,
     max_body_bytes: int | None,
+    metrics: str | None,
+    access_log: bool,
+    log_format: str | None,
+    shutdown_timeout: float | None,
 ) -> None:
     """Run the HTTP server (the schema is created or upgraded first)."""
-    from threadkit import server
+    from threadkit import multiprocess, server
     from threadkit.workflows.config import ConfigError, load_registry
 
     url = database_url(db)
@@ -129,21 +159,63 @@ def serve(
         os.environ["THREADKIT_PUBLIC_URL"] = public_url
     if max_body_bytes:
         os.environ["THREADKIT_MAX_BODY_BYTES"] = str(max_body_bytes)
+    if metrics is not None:
+        os.environ["THREADKIT_METRICS"] = metrics
+    if access_log:
+        os.environ["THREADKIT_ACCESS_LOG"] = "1"
+    if log_format is not None:
+        os.environ["THREADKIT_LOG_FORMAT"] = log_format
+    if shutdown_timeout is not None:
+        os.environ["THREADKIT_SHUTDOWN_TIMEOUT"] = str(shutdown_timeout)
+    os.environ["THREADKIT_LOG_LEVEL"] = log_level
     try:
         settings = Settings.from_env()
         workflows = load_registry(settings.config_path)
     except (ConfigError, ValueError, OSError) as exc:
         raise click.ClickException(f"configuration: {exc}") from None
     keys = with_store(url, lambda store: store.list_keys())
-    err.print(f"threadkit {__version__} on [bold]http://{host}:{port}[/] — database {url}")
-    err.print(f"workflows: {', '.join(workflows) or 'none'}")
+    say: Callable[[str], None] = err.print
+    if settings.log_format == "json":
+        import logging
+
+        from rich.text import Text
+
+        from threadkit.logs import configure
+
+        configure("json", log_level)
+        log = logging.getLogger("threadkit.serve")
+        say = lambda markup: log.info(Text.from_markup(markup).plain)  # noqa: E731
+    say(f"threadkit {__version__} on [bold]http://{host}:{port}[/] — database {url}")
+    say(f"workflows: {', '.join(workflows) or 'none'}")
     if not any(k.revoked_at is None for k in keys):
-        err.print(
+        say(
             "No API key yet. In another terminal run [bold]threadkit keys create"
             + (f" --db {url}" if db else "")
             + "[/] and use the last line it prints as the Bearer token."
         )
-    server.run(engine, host, port, workers, log_level)
+    folder = None
+    made_here = not os.environ.get(multiprocess.MULTIPROC_VARIABLE)
+    if settings.metrics_recorded:
+        # Before any worker starts: prometheus-client picks its storage on import.
+        folder = multiprocess.prepare_multiprocess_dir()
+        if isinstance(settings.metrics, int):
+            from threadkit.api.metrics import serve_on_port
+
+            serve_on_port(host, settings.metrics)
+            say(f"metrics on http://{host}:{settings.metrics}/metrics")
+    try:
+        server.run(
+            engine,
+            host,
+            port,
+            workers,
+            log_level,
+            settings.log_format,
+            settings.shutdown_timeout,
+        )
+    finally:
+        if folder is not None:
+            multiprocess.remove_multiprocess_dir(folder, made_here)
 
 
 @main.command()

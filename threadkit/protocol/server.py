@@ -10,6 +10,7 @@ takes the request already validated (``protocol.requests``) and checked
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,6 +34,7 @@ from chatkit.types import (
 )
 from pydantic import ValidationError
 
+from threadkit import metrics
 from threadkit.services.attachments import AttachmentService
 from threadkit.services.chat_threads import ChatThreads
 from threadkit.services.errors import InvalidRequest, NotFound, ServiceError
@@ -43,6 +45,8 @@ from threadkit.workflows.echo import message_text
 
 from . import chatkit_adapter
 from .attachments import ProtocolAttachmentStore
+
+_log = logging.getLogger("threadkit.workflows")
 
 TITLE_LENGTH = 60
 DEFAULT_PAGE = 20
@@ -128,8 +132,20 @@ class ThreadkitServer(ChatKitServer[ChatContext]):
         if input_user_message is not None and context.titling_enabled and not thread.title:
             # ChatKitServer saves the changed thread and sends thread.updated.
             thread.title = title_from(input_user_message)
-        async for event in context.workflow.respond(thread, input_user_message, context):
-            yield event
+        try:
+            async for event in context.workflow.respond(thread, input_user_message, context):
+                yield event
+        except Exception:
+            # ChatKitServer turns the failure into an error event; counted and logged
+            # here, where the workflow and the thread are known.
+            metrics.WORKFLOW_ERRORS.labels(context.workflow.id).inc()
+            _log.exception(
+                "workflow %s failed in thread %s",
+                context.workflow.id,
+                thread.id,
+                extra={"workflow": context.workflow.id, "thread_id": thread.id},
+            )
+            raise
 
     def action(
         self,

@@ -82,6 +82,10 @@ class RowStore(MaintenanceRows, abc.ABC):
     async def schema_version(self) -> int:
         """The schema version recorded in the database (0 for an empty one)."""
 
+    async def ping(self) -> None:
+        """A cheap query that raises when the database does not answer (readiness)."""
+        await self.schema_version()
+
     # -- threads (project-scoped) --
 
     @abc.abstractmethod

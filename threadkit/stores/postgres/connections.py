@@ -79,6 +79,13 @@ class Pool:
     def is_open(self) -> bool:
         return self._pool is not None
 
+    def usage(self) -> dict[str, int]:
+        """Connections open, idle and allowed (for the metrics), without a query."""
+        pool = self._pool
+        if pool is None:
+            return {"open": 0, "idle": 0, "max": self.pool_max}
+        return {"open": pool.get_size(), "idle": pool.get_idle_size(), "max": self.pool_max}
+
     def connect_options(self) -> dict[str, Any]:
         return {
             "timeout": self.connect_timeout,

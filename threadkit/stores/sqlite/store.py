@@ -106,6 +106,15 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
     async def schema_version(self) -> int:
         return schema_version(self.path)
 
+    async def ping(self) -> None:
+        """Reads the file through a new connection: an open one would still answer from
+        a file that was deleted or replaced."""
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        finally:
+            conn.close()
+
     # -- threads -------------------------------------------------------------------------
 
     async def get_thread(self, project: str, thread_id: str) -> ThreadRow | None:
