@@ -111,7 +111,8 @@ class Pool:
             raise _other_loop()
         # Shielded: one caller giving up does not cancel the opening the others await.
         await asyncio.shield(task)
-        assert self._pool is not None
+        if self._pool is None:  # closed while it opened
+            raise StoreUsageError("this PostgreSQL store is closed; make a new one to go on")
         return self._pool
 
     async def _open(self) -> None:
