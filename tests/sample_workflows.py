@@ -23,22 +23,35 @@ def _text(message: Any) -> str:
     return "".join(part.text for part in message.content) if message else ""
 
 
-async def slow(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadStreamEvent]:
-    """Streams ``partial `` and then, for the text ``wait``, never finishes; otherwise
-    finishes with ``done: <text>``."""
-    item = AssistantMessageItem(
+def _message(thread: Any, context: Any, text: str | None = None) -> AssistantMessageItem:
+    """A new assistant message of ``thread``: empty (to stream into) or with ``text``."""
+    return AssistantMessageItem(
         id=context.store.generate_item_id("message", thread, context),
         thread_id=thread.id,
         created_at=datetime.now(),
-        content=[],
+        content=[] if text is None else [AssistantMessageContent(text=text)],
     )
-    yield ThreadItemAddedEvent(item=item)
-    yield ThreadItemUpdatedEvent(
-        item_id=item.id,
-        update=AssistantMessageContentPartAdded(
-            content_index=0, content=AssistantMessageContent(text="")
+
+
+def _started(item: AssistantMessageItem) -> list[ThreadStreamEvent]:
+    """The events that open a streamed answer: the item, then its empty first part."""
+    return [
+        ThreadItemAddedEvent(item=item),
+        ThreadItemUpdatedEvent(
+            item_id=item.id,
+            update=AssistantMessageContentPartAdded(
+                content_index=0, content=AssistantMessageContent(text="")
+            ),
         ),
-    )
+    ]
+
+
+async def slow(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadStreamEvent]:
+    """Streams ``partial `` and then, for the text ``wait``, never finishes; otherwise
+    finishes with ``done: <text>``."""
+    item = _message(thread, context)
+    for event in _started(item):
+        yield event
     yield ThreadItemUpdatedEvent(
         item_id=item.id,
         update=AssistantMessageContentPartTextDelta(content_index=0, delta="partial "),
@@ -54,19 +67,9 @@ async def slow(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadS
 async def steps(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadStreamEvent]:
     """For the text ``N``: streams ``step 1 `` ... ``step N `` a fifth of a second apart
     (what a shutdown lets finish, or ends); then finishes the message."""
-    item = AssistantMessageItem(
-        id=context.store.generate_item_id("message", thread, context),
-        thread_id=thread.id,
-        created_at=datetime.now(),
-        content=[],
-    )
-    yield ThreadItemAddedEvent(item=item)
-    yield ThreadItemUpdatedEvent(
-        item_id=item.id,
-        update=AssistantMessageContentPartAdded(
-            content_index=0, content=AssistantMessageContent(text="")
-        ),
-    )
+    item = _message(thread, context)
+    for event in _started(item):
+        yield event
     text = ""
     for n in range(1, int(_text(message)) + 1):
         await asyncio.sleep(0.2)
@@ -82,12 +85,7 @@ async def steps(thread: Any, message: Any, context: Any) -> AsyncIterator[Thread
 
 async def broken(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadStreamEvent]:
     """Fails after starting its answer when the user says ``fail``; echoes otherwise."""
-    item = AssistantMessageItem(
-        id=context.store.generate_item_id("message", thread, context),
-        thread_id=thread.id,
-        created_at=datetime.now(),
-        content=[AssistantMessageContent(text=_text(message))],
-    )
+    item = _message(thread, context, _text(message))
     if _text(message) == "fail":
         yield ThreadItemAddedEvent(item=item)
         raise RuntimeError("the workflow broke")
@@ -107,11 +105,4 @@ class Stateful:
 
     async def respond(self, thread: Any, message: Any, context: Any) -> AsyncIterator[Any]:
         text = f"{self.greeting} {context.user_id}: {sorted(context.state_variables.items())}"
-        yield ThreadItemDoneEvent(
-            item=AssistantMessageItem(
-                id=context.store.generate_item_id("message", thread, context),
-                thread_id=thread.id,
-                created_at=datetime.now(),
-                content=[AssistantMessageContent(text=text)],
-            )
-        )
+        yield ThreadItemDoneEvent(item=_message(thread, context, text))

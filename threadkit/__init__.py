@@ -29,17 +29,6 @@ if TYPE_CHECKING:
         open_store,
     )
 
-_FROM_STORES = (
-    "DuplicateId",
-    "PostgresStore",
-    "SQLiteStore",
-    "StoreContext",
-    "StoreUnavailable",
-    "StoreUsageError",
-    "ThreadStore",
-    "open_store",
-)
-
 
 def __getattr__(name: str) -> Any:
     # Lazily: ``import threadkit`` stays cheap (the CLI's start, the import helper).
@@ -61,3 +50,6 @@ __all__ = [
     "__version__",
     "open_store",
 ]
+
+#: what ``__getattr__`` imports from ``threadkit.stores`` on first use
+_FROM_STORES = frozenset(__all__) - {"__version__"}
