@@ -14,12 +14,14 @@ import pytest
 from tests.browser.conftest import (
     BROWSER_WORKFLOWS,
     COMPONENT,
+    READY_COUNTER,
     PageLog,
     axe_violations,
     needs_component,
     start_ui_server,
     ui_key,
     ui_token,
+    wait_until_ready,
 )
 from tests.conftest import Server, stop_server
 
@@ -237,11 +239,9 @@ def test_from_the_printed_url_to_an_echo_answer(
     page: Any, page_log: PageLog, newcomer_server: Server
 ) -> None:
     srv = newcomer_server
-    page.add_init_script(
-        "window.addEventListener('chatkit.ready', () => { window.__ready = true; }, true);"
-    )
+    page.add_init_script(READY_COUNTER)
     page.goto(printed_url(srv))
-    page.wait_for_function("window.__ready === true")
+    wait_until_ready(page)
     chat = page.locator("threadkit-chat")
     composer = chat.get_by_role("textbox", name="Message")
     composer.fill("Hello from a newcomer")
