@@ -154,6 +154,13 @@ def test_the_ui_project_is_configurable(sqlite_db: str, tmp_path: Path) -> None:
         assert login(srv, fresh_token(srv, "team-b")).json()["project"] == "team-b"
     finally:
         stop_server(srv)
+    config = tmp_path / "threadkit.toml"
+    config.write_text('[server]\nui_project = "team-c"\n')
+    srv = start_server(sqlite_db, "sqlite", tmp_path, "--config", str(config))
+    try:
+        assert login(srv, token_of(printed_url(srv))).json()["project"] == "team-c"
+    finally:
+        stop_server(srv)
 
 
 def test_no_ui_prints_no_url_and_has_no_login(sqlite_db: str, tmp_path: Path) -> None:
