@@ -843,3 +843,27 @@ def test_inputs_keep_their_kinds(tk: Any) -> None:
     assert number.input_value() == "3"
     assert number.is_disabled()
     assert tk.locator('input[name="p"]').get_attribute("pattern") == "[a-z]+"
+
+
+def test_auto_focus_auto_select_and_auto_resize(tk: Any) -> None:
+    from chatkit.widgets import Textarea
+
+    show(
+        tk,
+        Card(
+            children=[
+                Input(name="a", defaultValue="hello", autoFocus=True, autoSelect=True),
+                Textarea(name="t", autoResize=True, rows=1, maxRows=4),
+            ]
+        ),
+    )
+    tk.locator('input[name="a"]:focus').wait_for()
+    selection = "() => [document.activeElement.selectionStart, document.activeElement.selectionEnd]"
+    assert tk.evaluate(selection) == [0, 5]
+    area = tk.locator('textarea[name="t"]')
+    heights = []
+    for text in ("1", "1\n2\n3", "1\n2\n3\n4\n5\n6\n7\n8"):
+        area.fill(text)
+        heights.append(area.evaluate("e => e.offsetHeight"))
+    assert heights[0] < heights[1] < heights[2]
+    assert area.evaluate("e => e.scrollHeight > e.clientHeight")  # capped at maxRows

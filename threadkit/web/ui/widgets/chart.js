@@ -65,7 +65,8 @@ function curve(pts, kind, start = 'M') {
 
 function Chart(node) {
   const wrap = el('div', 'tkw-chart', { role: 'figure' });
-  applySize(wrap, node);
+  // height, size and aspectRatio shape the plot (below); the rest sizes the figure
+  applySize(wrap, { ...node, height: undefined, size: undefined, aspectRatio: undefined, width: node.width ?? node.size });
   const rows = Array.isArray(node.data) ? node.data.filter(isObject) : [];
   const series = (Array.isArray(node.series) ? node.series : []).filter((s) => isObject(s) && typeof s.dataKey === 'string');
   const xAxis = isObject(node.xAxis) ? node.xAxis : { dataKey: node.xAxis };
