@@ -867,3 +867,32 @@ def test_auto_focus_auto_select_and_auto_resize(tk: Any) -> None:
         heights.append(area.evaluate("e => e.offsetHeight"))
     assert heights[0] < heights[1] < heights[2]
     assert area.evaluate("e => e.scrollHeight > e.clientHeight")  # capped at maxRows
+
+
+def test_a_form_inside_a_form_card_submits_its_own_fields(tk: Any) -> None:
+    from chatkit.widgets import Form
+
+    inner = Form(
+        onSubmitAction=echo({"via": "inner"}),
+        children=[Input(name="q", placeholder="Query"), Button(label="Find", submit=True)],
+    )
+    show(
+        tk,
+        Card(
+            asForm=True,
+            confirm={"label": "Save", "action": echo({"via": "card"})},
+            children=[Input(name="title", placeholder="Title", variant="soft"), inner],
+        ),
+    )
+    stage = tk.locator("#stage")
+    stage.get_by_role("textbox", name="Title").fill("T")
+    stage.get_by_role("textbox", name="Query").fill("Q")
+    stage.get_by_role("textbox", name="Query").press("Enter")
+    stage.get_by_role("button", name="Find").click()
+    stage.get_by_role("textbox", name="Title").press("Enter")
+    stage.get_by_role("button", name="Save").click()
+    inner_values = {"via": "inner", "q": "Q"}
+    card_values = {"via": "card", "title": "T", "q": "Q"}
+    assert payloads(tk) == [inner_values, inner_values, card_values, card_values]
+    # the soft variant: the secondary surface (#f6f7f9 in the light theme)
+    assert style(tk, 'input[name="title"]', "background-color") == "rgb(246, 247, 249)"

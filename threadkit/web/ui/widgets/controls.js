@@ -39,7 +39,7 @@ function textField(f, node, defaultValue) {
 }
 
 function variantClass(node, fallback) {
-  return `tkw-v-${['soft', 'outline', 'solid', 'ghost'].includes(node.variant) ? node.variant : fallback}`;
+  return `tkw-fv-${['soft', 'outline', 'solid', 'ghost'].includes(node.variant) ? node.variant : fallback}`;
 }
 
 function Button(node) {
