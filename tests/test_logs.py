@@ -4,6 +4,7 @@ line per request; failures carry the request id; no secret or message text."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ def test_json_lines(json_server: Server, project: str) -> None:
     assert not_found["project"] == project
     assert isinstance(not_found["duration_ms"], float)
     assert not_found["time"].endswith("+00:00")
+    logged_at = datetime.fromisoformat(not_found["time"])
+    assert abs((datetime.now(UTC) - logged_at).total_seconds()) < 120
     turns = [line for line in access_lines if line["route"] == "/chatkit"]
     assert len(turns) == 2 and all(t["status"] == 200 and t["project"] == project for t in turns)
     sessions = [line for line in access_lines if line["route"] == "/v1/chatkit/sessions"]

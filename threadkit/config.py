@@ -175,14 +175,13 @@ class Settings:
     maintenance: MaintenanceSettings = field(default_factory=lambda: MaintenanceSettings())
     #: ``GET /metrics`` on the server's port (``"on"``), nowhere (``"off"``) or on a port
     #: of its own (a number, served by the ``serve`` process for all workers)
-    metrics: str | int = "off"
+    metrics: str | int = "on"
     #: ``"text"`` or ``"json"`` (one JSON object a line)
     log_format: str = "text"
     log_level: str = "info"
-    #: one line per request on stderr, whatever the log level (``THREADKIT_ACCESS_LOG=1``).
-    #: Off by default, as metrics are, until their cost on the hot path is cut
-    #: (docs/performance.md)
-    access_log: bool = False
+    #: one line per request on stderr, whatever the log level (``THREADKIT_ACCESS_LOG=0``
+    #: turns them off)
+    access_log: bool = True
     #: seconds in-flight requests and streams get to finish after SIGTERM/SIGINT
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
 
@@ -223,7 +222,7 @@ class Settings:
             "attachments_url"
         )
         url = database_url(db)
-        metrics = os.environ.get("THREADKIT_METRICS") or server.get("metrics", "off")
+        metrics = os.environ.get("THREADKIT_METRICS") or server.get("metrics", "on")
         log_format = os.environ.get("THREADKIT_LOG_FORMAT") or server.get("log_format", "text")
         shutdown_timeout = os.environ.get("THREADKIT_SHUTDOWN_TIMEOUT") or server.get(
             "shutdown_timeout", DEFAULT_SHUTDOWN_TIMEOUT
@@ -241,7 +240,7 @@ class Settings:
             maintenance=maintenance_settings(config_file(config_path)),
             metrics=metrics_setting(metrics),
             log_format=log_format_setting(log_format),
-            access_log=_flag("THREADKIT_ACCESS_LOG", False),
+            access_log=_flag("THREADKIT_ACCESS_LOG", bool(server.get("access_log", True))),
             log_level=os.environ.get("THREADKIT_LOG_LEVEL") or str(server.get("log_level", "info")),
             shutdown_timeout=float(shutdown_timeout),
         )

@@ -7,6 +7,7 @@ the request as well as the thread.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import logging.config
 import sys
@@ -97,11 +98,25 @@ def configure(log_format: str, level: str = "info") -> None:
 
 class AccessLog:
     """Writes one line per request, straight to the stream: going through ``logging``
-    (a record, a lock, the formatter) would cost the hot path several times more."""
+    (a record, a lock, the formatter) would cost the hot path several times more.
+
+    Lines are gathered and written together at most ``DELAY`` seconds after the
+    first of them (or once ``BATCH`` are waiting): a write to stderr per request, a
+    system call each, cost a retrieve a tenth of its requests/s. ``flush`` writes
+    what is waiting at once.
+    """
+
+    #: seconds a line may wait for others before it is written
+    DELAY = 0.05
+    #: lines written at once without waiting longer
+    BATCH = 256
 
     def __init__(self, log_format: str, stream: TextIO | None = None) -> None:
         self.json = log_format == "json"
         self.stream = stream or sys.stderr
+        self._lines: list[str] = []
+        self._second = -1
+        self._stamp = ""
 
     def write(
         self,
@@ -112,11 +127,11 @@ class AccessLog:
         seconds: float,
         project: str | None,
     ) -> None:
-        now = time.time()
+        now = self._now()
         if self.json:
             line = orjson.dumps(
                 {
-                    "time": _now(now),
+                    "time": now,
                     "level": "info",
                     "logger": "threadkit.access",
                     "request_id": request_id,
@@ -129,7 +144,31 @@ class AccessLog:
             ).decode()
         else:
             line = (
-                f"{_now(now)} access {method} {route} {status} {seconds * 1000:.1f}ms "
+                f"{now} access {method} {route} {status} {seconds * 1000:.1f}ms "
                 f"request={request_id} project={project or '-'}"
             )
-        self.stream.write(line + "\n")
+        lines = self._lines
+        lines.append(line)
+        if len(lines) == 1:
+            try:
+                asyncio.get_running_loop().call_later(self.DELAY, self.flush)
+            except RuntimeError:  # no loop running: nothing to gather with
+                self.flush()
+        elif len(lines) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Writes the lines gathered so far."""
+        if self._lines:
+            text = "\n".join(self._lines) + "\n"
+            self._lines = []
+            self.stream.write(text)
+
+    def _now(self) -> str:
+        """The time as ``_now`` writes it, formatted once a second, not per line."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = datetime.fromtimestamp(second, UTC).isoformat()[: -len("+00:00")]
+        return f"{self._stamp}.{int((now - second) * 1000):03d}+00:00"
