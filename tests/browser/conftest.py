@@ -14,7 +14,7 @@ Fixtures:
   ``tests/browser/chat_workflows.py`` and ``tests/browser/widget_workflows.py``) and an
   attachments folder.
 
-Helpers: ``ui_key`` (a project API key, for the page's sign-in form), ``ui_token`` (a
+Functions: ``ui_key`` (a project API key, for the page's sign-in form), ``ui_token`` (a
 fresh one-time login token), ``open_chat`` (the page at ``/`` signed in with a token,
 once ``<threadkit-chat>`` fired ``chatkit.ready``) and ``axe_violations``.
 """
@@ -51,7 +51,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-#: how long a helper waits for the page (ms)
+#: how long the functions below wait for the page (ms)
 TIMEOUT_MS = 15_000
 #: the component's file: tests that need it are skipped (only) while it is not there
 COMPONENT = REPO / "threadkit" / "web" / "ui" / "threadkit-chat.js"
