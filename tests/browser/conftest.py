@@ -238,7 +238,7 @@ def page(browser: Any, page_log: PageLog) -> Iterator[Any]:
         pytest.fail("the page misbehaved:\n" + "\n".join(problems), pytrace=False)
 
 
-# --- helpers ------------------------------------------------------------------------------
+# --- signing in, waiting, checking ---------------------------------------------------------
 
 #: counts ``chatkit.ready`` events (capture phase: seen whatever element fires them) in an
 #: attribute of ``<html>``: a locator can wait for it, where ``wait_for_function`` cannot
