@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from threadkit.api import health as health_api
 from threadkit.api import items as items_api
 from threadkit.api import threads as threads_api
+from threadkit.api import ui as ui_api
 from threadkit.api.auth import Authenticator
 from threadkit.api.chatkit import chatkit_routes, cors_middleware
 from threadkit.api.metrics import HttpMetrics, metrics_endpoint, pool_refresher, worker_exited
@@ -28,6 +29,7 @@ from threadkit.services.keys import KeyService
 from threadkit.services.maintenance import Maintenance
 from threadkit.services.maintenance import stop as stop_maintenance
 from threadkit.services.threads import ThreadService
+from threadkit.services.ui_login import UILogin
 from threadkit.shutdown import Drain
 from threadkit.stores import ThreadStore, open_store
 
@@ -100,6 +102,10 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     ]
     if settings.metrics_on_app:
         routes.append(route("/metrics", metrics_endpoint(refresh), methods=["GET"]))
+    if settings.ui:
+        # last: every API route keeps winning
+        logins = UILogin(store, settings.ui_project)
+        routes.extend(ui_api.routes(auth, logins, chatkit.workflows))
     router = Router(routes=routes, lifespan=lifespan)
     stack: ASGIApp = RequestContext(
         router,
