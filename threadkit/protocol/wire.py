@@ -229,11 +229,11 @@ def _rest_annotation(data: dict[str, Any]) -> dict[str, Any]:
     source = data.get("source") or {}
     if data.get("type") == "url":
         url = source.get("url", "")
-        return {"type": "annotation", "source": {"type": "url", "title": url, "url": url}}
+        return {"type": "annotation", "source": {"title": url, "type": "url", "url": url}}
     filename = source.get("filename", "")
     return {
         "type": "annotation",
-        "source": {"type": "file", "title": filename, "filename": filename},
+        "source": {"title": filename, "type": "file", "filename": filename},
     }
 
 
@@ -243,49 +243,68 @@ def _rest_task(kind: str, heading: str | None, summary: str | None) -> dict[str,
     return {"type": "custom", "title": heading, "content": summary}
 
 
-def _from_rest(data: dict[str, Any]) -> dict[str, Any]:
-    """What ``shapes.rest_item_to_protocol`` makes of a REST item, as the models' JSON."""
+def _rest_user_message(data: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
+    """A REST user message as the models send it: no ``None`` field, defaults present."""
     thread_id = data["thread_id"]
+    parts = data["content"]
+    options = data.get("inference_options") or {}
+    tool_choice = options.get("tool_choice")
+    model = options.get("model")
+    inference: dict[str, Any] = {}
+    if tool_choice:
+        inference["tool_choice"] = {"id": tool_choice["id"]}
+    if model is not None:
+        inference["model"] = model
+    message = {
+        **head,
+        "type": "user_message",
+        "content": [
+            {"type": "input_text", "text": p["text"]}
+            for p in parts
+            if p.get("type") == "input_text"
+        ],
+        "attachments": [_rest_attachment(a, thread_id) for a in data["attachments"]],
+    }
+    quoted = [p["text"] for p in parts if p.get("type") == "quoted_text"]
+    if quoted:
+        message["quoted_text"] = "\n".join(quoted)
+    message["inference_options"] = inference
+    return message
+
+
+def _rest_assistant_message(data: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
+    """A REST assistant message as the models send it."""
+    return {
+        **head,
+        "type": "assistant_message",
+        "content": [
+            {
+                "annotations": [_rest_annotation(a) for a in part.get("annotations", [])],
+                "text": part["text"],
+                "type": "output_text",
+            }
+            for part in data["content"]
+        ],
+    }
+
+
+def _from_rest(data: dict[str, Any]) -> Any:
+    """What ``shapes.rest_item_to_protocol`` makes of a REST item, as the models' JSON
+    (messages already in their final form, other items for ``_ITEM`` to finish)."""
     head = {
         "id": data["id"],
-        "thread_id": thread_id,
+        "thread_id": data["thread_id"],
         "created_at": datetime_json(data["created_at"]),
     }
     kind = data["type"]
     if kind == "chatkit.user_message":
-        parts = data["content"]
-        quoted = [p["text"] for p in parts if p.get("type") == "quoted_text"]
-        options = data.get("inference_options") or {}
-        tool_choice = options.get("tool_choice")
-        return {
-            **head,
-            "type": "user_message",
-            "content": [
-                {"type": "input_text", "text": p["text"]}
-                for p in parts
-                if p.get("type") == "input_text"
-            ],
-            "attachments": [_rest_attachment(a, thread_id) for a in data["attachments"]],
-            "quoted_text": "\n".join(quoted) if quoted else None,
-            "inference_options": {
-                "tool_choice": {"id": tool_choice["id"]} if tool_choice else None,
-                "model": options.get("model"),
-            },
-        }
+        message = _rest_user_message(data, head)
+        return message if MESSAGES_FINAL else _ITEM(message)
     if kind == "chatkit.assistant_message":
-        return {
-            **head,
-            "type": "assistant_message",
-            "content": [
-                {
-                    "text": part["text"],
-                    "annotations": [_rest_annotation(a) for a in part.get("annotations", [])],
-                }
-                for part in data["content"]
-            ],
-        }
+        message = _rest_assistant_message(data, head)
+        return message if MESSAGES_FINAL else _ITEM(message)
     if kind == "chatkit.client_tool_call":
-        return {
+        item = {
             **head,
             "type": "client_tool_call",
             "status": "completed" if data["status"] == "completed" else "pending",
@@ -294,14 +313,14 @@ def _from_rest(data: dict[str, Any]) -> dict[str, Any]:
             "arguments": shapes.json_object_from_text(data["arguments"]),
             "output": data.get("output"),
         }
-    if kind == "chatkit.task":
-        return {
+    elif kind == "chatkit.task":
+        item = {
             **head,
             "type": "task",
             "task": _rest_task(data["task_type"], data["heading"], data["summary"]),
         }
-    if kind == "chatkit.task_group":
-        return {
+    elif kind == "chatkit.task_group":
+        item = {
             **head,
             "type": "workflow",
             "workflow": {
@@ -309,7 +328,42 @@ def _from_rest(data: dict[str, Any]) -> dict[str, Any]:
                 "tasks": [_rest_task(t["type"], t["heading"], t["summary"]) for t in data["tasks"]],
             },
         }
-    raise Unusual  # widgets (validated as widget trees) and unknown types
+    else:
+        raise Unusual  # widgets (validated as widget trees) and unknown types
+    return _ITEM(item)
+
+
+def _messages_final() -> bool:
+    """Whether the messages built by hand above are what the rules derived from the
+    installed models make of them (fields and defaults unchanged); if not, they go
+    through ``_ITEM`` like the other items."""
+    head = {"id": "i", "thread_id": "t", "created_at": datetime_json(0)}
+    full = {
+        "type": "chatkit.user_message",
+        "thread_id": "t",
+        "content": [{"type": "input_text", "text": "a"}, {"type": "quoted_text", "text": "q"}],
+        "attachments": [{"type": "file", "id": "f", "name": "n", "mime_type": "m"}],
+        "inference_options": {"tool_choice": {"id": "x"}, "model": "m"},
+    }
+    bare = {**full, "content": [], "attachments": [], "inference_options": {}}
+    assistant = {
+        "content": [
+            {"text": "a", "annotations": [{"type": "url", "source": {"url": "u"}}]},
+            {"text": "b", "annotations": [{"type": "file", "source": {"filename": "f"}}]},
+        ]
+    }
+    built = [
+        _rest_user_message(full, head),
+        _rest_user_message(bare, head),
+        _rest_assistant_message(assistant, head),
+    ]
+    try:
+        return all(_ITEM(message) == message for message in built)
+    except Unusual:
+        return False
+
+
+MESSAGES_FINAL = _messages_final()
 
 
 def converted_item_json(row: ItemRow) -> bytes | None:
@@ -320,9 +374,8 @@ def converted_item_json(row: ItemRow) -> bytes | None:
     if row.shape == "protocol":
         if data.get("type") in HIDDEN_TYPES:
             return None
-    else:
-        data = _from_rest(data)
-    return orjson.dumps(_ITEM(data))
+        return orjson.dumps(_ITEM(data))
+    return orjson.dumps(_from_rest(data))
 
 
 def item_json(row: ItemRow) -> bytes | None:
