@@ -188,6 +188,9 @@ class Settings:
     ui: bool = True
     #: the project whose API key the page's one-time login token is exchanged for
     ui_project: str = "default"
+    #: ``threads.get_by_id``, ``items.list`` and ``threads.list`` answered from the stored
+    #: JSON (``protocol.reads``); ``THREADKIT_PROTOCOL_FAST_READS=0`` turns it off
+    protocol_fast_reads: bool = True
 
     @property
     def metrics_on_app(self) -> bool:
@@ -250,6 +253,7 @@ class Settings:
             ui=_flag("THREADKIT_UI", bool(server.get("ui", True))),
             ui_project=os.environ.get("THREADKIT_UI_PROJECT")
             or str(server.get("ui_project", "default")),
+            protocol_fast_reads=_flag("THREADKIT_PROTOCOL_FAST_READS", True),
         )
 
 
