@@ -14,7 +14,7 @@ Fixtures:
   ``tests/browser/chat_workflows.py`` and ``tests/browser/widget_workflows.py``) and an
   attachments folder.
 
-Helpers: ``ui_key`` (a project API key, for the page's sign-in form), ``ui_token`` (a
+Functions: ``ui_key`` (a project API key, for the page's sign-in form), ``ui_token`` (a
 fresh one-time login token), ``open_chat`` (the page at ``/`` signed in with a token,
 once ``<threadkit-chat>`` fired ``chatkit.ready``) and ``axe_violations``.
 """
@@ -51,7 +51,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-#: how long a helper waits for the page (ms)
+#: how long the functions below wait for the page (ms)
 TIMEOUT_MS = 15_000
 #: the component's file: tests that need it are skipped (only) while it is not there
 COMPONENT = REPO / "threadkit" / "web" / "ui" / "threadkit-chat.js"
@@ -160,8 +160,11 @@ def _chromium_problem() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Chromium, for the tests of this folder only: Playwright's sync API keeps an event
+    loop running in the test's thread while it is open, where ``asyncio.run`` refuses
+    to run (the other folders' tests use it)."""
     problem = _chromium_problem()
     if problem is not None:
         if IN_CI:
@@ -238,7 +241,7 @@ def page(browser: Any, page_log: PageLog) -> Iterator[Any]:
         pytest.fail("the page misbehaved:\n" + "\n".join(problems), pytrace=False)
 
 
-# --- helpers ------------------------------------------------------------------------------
+# --- signing in, waiting, checking ---------------------------------------------------------
 
 #: counts ``chatkit.ready`` events (capture phase: seen whatever element fires them) in an
 #: attribute of ``<html>``: a locator can wait for it, where ``wait_for_function`` cannot
