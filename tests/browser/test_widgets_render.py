@@ -769,6 +769,10 @@ def test_every_widget_is_accessible(tk: Any) -> None:
     tk.keyboard.press("ArrowRight")
     assert "Feb" in tk.locator(".tkw-tooltip").text_content()
     assert axe_violations(tk) == []
+    tk.evaluate("() => { document.getElementById('stage').dataset.colorScheme = 'dark'; }")
+    tk.evaluate("() => { document.body.style.background = '#16171a'; }")
+    assert style(tk, ".tkw-card", "color-scheme") == "dark"
+    assert axe_violations(tk) == []  # the dark theme's contrasts too
 
 
 def test_chart_tooltip_follows_the_pointer(tk: Any) -> None:
