@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from threadkit.api import health as health_api
 from threadkit.api import items as items_api
 from threadkit.api import threads as threads_api
+from threadkit.api import ui as ui_api
 from threadkit.api.auth import Authenticator
 from threadkit.api.chatkit import chatkit_routes, cors_middleware
 from threadkit.api.metrics import HttpMetrics, metrics_endpoint, pool_refresher, worker_exited
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     ]
     if settings.metrics_on_app:
         routes.append(route("/metrics", metrics_endpoint(refresh_pool), methods=["GET"]))
+    if settings.ui:
+        routes.extend(ui_api.routes())  # last: every API route keeps winning
     router = Router(routes=routes, lifespan=lifespan)
     stack: ASGIApp = RequestContext(
         router,

@@ -185,6 +185,10 @@ class Settings:
     access_log: bool = False
     #: seconds in-flight requests and streams get to finish after SIGTERM/SIGINT
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    #: the chat page at ``/`` and the UI's files under ``/ui/`` (``--no-ui``, ``THREADKIT_UI=0``)
+    ui: bool = True
+    #: the project whose API key the page's one-time login token is exchanged for
+    ui_project: str = "default"
 
     @property
     def metrics_on_app(self) -> bool:
@@ -244,6 +248,9 @@ class Settings:
             access_log=_flag("THREADKIT_ACCESS_LOG", False),
             log_level=os.environ.get("THREADKIT_LOG_LEVEL") or str(server.get("log_level", "info")),
             shutdown_timeout=float(shutdown_timeout),
+            ui=_flag("THREADKIT_UI", bool(server.get("ui", True))),
+            ui_project=os.environ.get("THREADKIT_UI_PROJECT")
+            or str(server.get("ui_project", "default")),
         )
 
 

@@ -119,6 +119,12 @@ def main() -> None:
     help="Seconds in-flight requests and streams get to finish after SIGTERM/SIGINT "
     "(default: 30; $THREADKIT_SHUTDOWN_TIMEOUT).",
 )
+@click.option(
+    "--no-ui",
+    is_flag=True,
+    default=False,
+    help="Turn off the chat page at / and the UI's files under /ui/ ($THREADKIT_UI=0).",
+)
 def serve(
     host: str,
     port: int,
@@ -137,6 +143,7 @@ def serve(
     access_log: bool,
     log_format: str | None,
     shutdown_timeout: float | None,
+    no_ui: bool,
 ) -> None:
     """Run the HTTP server (the schema is created or upgraded first)."""
     from threadkit import multiprocess, server
@@ -167,6 +174,8 @@ def serve(
         os.environ["THREADKIT_LOG_FORMAT"] = log_format
     if shutdown_timeout is not None:
         os.environ["THREADKIT_SHUTDOWN_TIMEOUT"] = str(shutdown_timeout)
+    if no_ui:
+        os.environ["THREADKIT_UI"] = "0"
     os.environ["THREADKIT_LOG_LEVEL"] = log_level
     try:
         settings = Settings.from_env()

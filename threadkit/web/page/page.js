@@ -1,0 +1,1 @@
+// the page around <threadkit-chat>
