@@ -29,6 +29,7 @@ from threadkit.services.keys import KeyService
 from threadkit.services.maintenance import Maintenance
 from threadkit.services.maintenance import stop as stop_maintenance
 from threadkit.services.threads import ThreadService
+from threadkit.services.ui_login import UILogin
 from threadkit.shutdown import Drain
 from threadkit.stores import ThreadStore, open_store
 
@@ -97,7 +98,9 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     if settings.metrics_on_app:
         routes.append(route("/metrics", metrics_endpoint(refresh_pool), methods=["GET"]))
     if settings.ui:
-        routes.extend(ui_api.routes())  # last: every API route keeps winning
+        # last: every API route keeps winning
+        logins = UILogin(store, settings.ui_project)
+        routes.extend(ui_api.routes(auth, logins, chatkit.workflows))
     router = Router(routes=routes, lifespan=lifespan)
     stack: ASGIApp = RequestContext(
         router,

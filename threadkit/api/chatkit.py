@@ -19,6 +19,7 @@ from threadkit.services.feedback import FeedbackService
 from threadkit.services.ratelimit import RateLimiter
 from threadkit.services.sessions import SessionService
 from threadkit.stores import ThreadStore
+from threadkit.workflows import WorkflowRegistry
 from threadkit.workflows.config import load_registry
 
 from . import protocol, sessions, uploads
@@ -29,6 +30,7 @@ from .auth import Authenticator, ProtocolAuthenticator
 class ChatKitRoutes:
     routes: list[Any]
     files: FileStorage
+    workflows: WorkflowRegistry
 
 
 def file_storage(settings: Settings) -> FileStorage:
@@ -78,6 +80,7 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
             *uploads.routes(attachments, session_service),
         ],
         files=files,
+        workflows=workflows,
     )
 
 

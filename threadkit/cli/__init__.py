@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -21,7 +22,9 @@ from threadkit.config import Settings, database_url
 from threadkit.services.feedback import export_feedback
 from threadkit.services.keys import KeyService
 from threadkit.services.transfer import Importer, ImportFailed, export_lines
+from threadkit.services.ui_login import UILogin, is_login_project
 from threadkit.stores import ThreadStore
+from threadkit.stores.records import KeyRow
 
 if TYPE_CHECKING:
     from threadkit.services.sync import SyncStats
@@ -182,8 +185,11 @@ def serve(
         workflows = load_registry(settings.config_path)
     except (ConfigError, ValueError, OSError) as exc:
         raise click.ClickException(f"configuration: {exc}") from None
-    keys = with_store(url, lambda store: store.list_keys())
-    say: Callable[[str], None] = err.print
+    # The page's one-time login token only where no one else can reach the URL; older
+    # unused tokens are retired first, so only the last one printed works.
+    with_token = settings.ui and is_loopback(host)
+    keys, token = with_store(url, lambda store: _keys_and_token(store, settings, with_token))
+    say: Callable[[str], None] = lambda markup: err.print(markup, soft_wrap=True)  # noqa: E731
     if settings.log_format == "json":
         import logging
 
@@ -196,6 +202,12 @@ def serve(
         say = lambda markup: log.info(Text.from_markup(markup).plain)  # noqa: E731
     say(f"threadkit {__version__} on [bold]http://{host}:{port}[/] — database {url}")
     say(f"workflows: {', '.join(workflows) or 'none'}")
+    if settings.ui:
+        page = f"http://{_url_host(host)}:{port}/"
+        if token:
+            say(f"chat in the browser: {page}?token={token}")
+        else:
+            say(f"chat in the browser: {page} (sign in with a project API key)")
     if not any(k.revoked_at is None for k in keys):
         say(
             "No API key yet. In another terminal run [bold]threadkit keys create"
@@ -225,6 +237,32 @@ def serve(
     finally:
         if folder is not None:
             multiprocess.remove_multiprocess_dir(folder, made_here)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (what ``--host`` names) is a loopback address."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+async def _keys_and_token(
+    store: ThreadStore, settings: Settings, with_token: bool
+) -> tuple[list[KeyRow], str | None]:
+    """The project API keys (login tokens left out) and, if asked, a new login token."""
+    keys = [k for k in await store.list_keys() if not is_login_project(k.project)]
+    if not settings.ui:
+        return keys, None
+    logins = UILogin(store, settings.ui_project)
+    await logins.retire_unused()
+    return keys, (await logins.issue() if with_token else None)
 
 
 @main.command()

@@ -20,6 +20,8 @@ from threadkit.stores.records import KeyRow
 from .errors import NotFound, Unauthenticated
 
 SECRET_PREFIX = "tk-"
+#: the reserved projects of login tokens (``ui_login.LOGIN_PROJECT``)
+LOGIN_PREFIX = "threadkit-ui-login"
 
 NO_KEY_MESSAGE = (
     "You didn't provide an API key. You need to provide your API key in an Authorization "
@@ -81,7 +83,8 @@ class KeyService:
         if cached is not None and version is not None and cached[1] == version and now < cached[2]:
             return cached[0]
         row = await self.store.find_key(digest)
-        if row is None or row.revoked_at is not None:
+        # Login tokens of the chat page are key rows too, but never API keys.
+        if row is None or row.revoked_at is not None or row.project.startswith(LOGIN_PREFIX):
             self._cache.pop(digest, None)
             raise Unauthenticated(
                 f"Incorrect API key provided: {mask(secret)}. "
