@@ -6,8 +6,8 @@
 // are http(s)/mailto/tel only and open in a new tab without a referrer, and an image
 // stays only when `isImageAllowed(src)` says so (otherwise its alt text is shown).
 
-import { Marked } from '../../vendor/marked/marked.esm.js';
-import createDOMPurify from '../../vendor/dompurify/purify.es.mjs';
+import { Marked } from '../vendor/marked/marked.esm.js';
+import createDOMPurify from '../vendor/dompurify/purify.es.mjs';
 
 const LINK_PROTOCOLS = new Set(['http:', 'https:', 'mailto:', 'tel:']);
 
