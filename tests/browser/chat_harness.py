@@ -86,16 +86,18 @@ class Secrets:
         self.calls.append(current)
         if self.queue:
             return self.queue.pop(0)
+        return self.new_session().client_secret
+
+    def new_session(self) -> Any:
         extra: dict[str, Any] = {}
         if self.configuration:
             extra["chatkit_configuration"] = self.configuration
-        session = self.server.client(self.project).beta.chatkit.sessions.create(
+        return self.server.client(self.project).beta.chatkit.sessions.create(
             user=self.user,
             workflow={"id": self.workflow},
             rate_limits={"max_requests_per_1_minute": 1000},
             **extra,
         )
-        return session.client_secret
 
 
 @dataclass
@@ -207,3 +209,11 @@ def mount_chat(
     if wait_ready:
         mounted.wait_for_event("chatkit.ready")
     return mounted
+
+
+def reload(m: Mounted, options: str = "{}") -> None:
+    """Loads the page again (what a user's refresh does) and configures the component
+    anew; secrets keep coming from the same ``Secrets``."""
+    m.page.reload()
+    m.set_options(options)
+    m.wait_for_event("chatkit.ready")
