@@ -32,6 +32,12 @@ function errorMessage(error) {
   return error?.message || String(error);
 }
 
+function formatBytes(n) {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${Math.floor(n / 1024)} KB`;
+  return `${Math.floor(n / 1024 / 1024)} MB`;
+}
+
 export class ThreadkitChat extends HTMLElement {
   constructor() {
     super();
@@ -470,6 +476,9 @@ export class ThreadkitChat extends HTMLElement {
       this._emit('chatkit.error', { error });
       result = { error: errorMessage(error) };
     }
+    // The server marks the call completed without an event saying so.
+    const view = this._items.views.get(item.id);
+    view?.update({ ...view.item, status: 'completed', output: result ?? {} }, true);
     await this._run('threads.add_client_tool_output', { thread_id: this._threadId, result: result ?? {} });
   }
 
@@ -534,7 +543,7 @@ export class ThreadkitChat extends HTMLElement {
       }
       const max = maxSizeFor(limits.maxSize, file.type);
       if (file.size > max) {
-        this._toast({ level: 'warning', message: `${file.name} is larger than ${Math.floor(max / 1024 / 1024)} MB.` });
+        this._toast({ level: 'warning', message: `${file.name} is larger than ${formatBytes(max)}.` });
         continue;
       }
       const entry = this._composer.addEntry(file);
