@@ -27,8 +27,10 @@ from chatkit.types import (
 
 from tests.chatkit_helpers import REPO, Chat
 from tests.conftest import free_port, start_server, stop_server
+from threadkit.web import CONTENT_SECURITY_POLICY
 
 APP = REPO / "examples" / "own_server" / "app.py"
+UI_FILES = REPO / "threadkit" / "web" / "ui"
 
 
 @pytest.fixture
@@ -135,3 +137,28 @@ def test_threads_of_the_example_are_served_by_threadkit(
         assert other.beta.chatkit.threads.list(user="alice").data == []
     finally:
         stop_server(served)
+
+
+def test_the_example_serves_its_page_and_the_component_files(example: str) -> None:
+    page = httpx.get(f"{example}/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert '<script type="module" src="/chat.js">' in page.text
+    script = httpx.get(f"{example}/chat.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "import '/ui/threadkit-chat.js';" in script.text
+    # /ui is threadkit.web's app: its files byte for byte, its headers and its 404s
+    for path in sorted(UI_FILES.rglob("*")):
+        relative = path.relative_to(UI_FILES).as_posix()
+        if path.is_file() and not any(p.startswith(".") for p in relative.split("/")):
+            served = httpx.get(f"{example}/ui/{relative}", headers={"accept-encoding": "identity"})
+            assert served.content == path.read_bytes(), relative
+    missing = httpx.get(f"{example}/ui/no-such-file.js")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == "Invalid URL (GET /ui/no-such-file.js)"
+    assert missing.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    # without threadkit's page, whose sign-in needs threadkit's own routes
+    assert httpx.get(f"{example}/ui/page/page.js").status_code == 404
+    assert httpx.get(f"{example}/ui/.keep").status_code == 404

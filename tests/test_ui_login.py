@@ -5,6 +5,8 @@ list."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,9 +73,17 @@ def test_the_printed_token_signs_in_once(loopback_server: Server) -> None:
     assert error_of(again)["param"] == "token"
 
 
-def test_a_token_is_not_an_api_key(loopback_server: Server) -> None:
+def test_a_token_is_not_an_api_key(loopback_server: Server, project: str) -> None:
     srv = loopback_server
     token = token_of(printed_url(srv))
+    srv.key(project)
+    listed = subprocess.run(
+        [sys.executable, "-m", "threadkit", "keys", "list", "--db", srv.db],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert project in listed and LOGIN_PROJECT not in listed
     with httpx.Client(base_url=srv.url, headers={"OpenAI-Beta": "chatkit_beta=v1"}) as http:
         r = http.get("/v1/chatkit/threads", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401
@@ -152,6 +162,13 @@ def test_the_ui_project_is_configurable(sqlite_db: str, tmp_path: Path) -> None:
         assert body["project"] == "team-a"
         # a token for a named project signs in to that one
         assert login(srv, fresh_token(srv, "team-b")).json()["project"] == "team-b"
+    finally:
+        stop_server(srv)
+    config = tmp_path / "threadkit.toml"
+    config.write_text('[server]\nui_project = "team-c"\n')
+    srv = start_server(sqlite_db, "sqlite", tmp_path, "--config", str(config))
+    try:
+        assert login(srv, token_of(printed_url(srv))).json()["project"] == "team-c"
     finally:
         stop_server(srv)
 

@@ -198,9 +198,12 @@ def test_the_api_keeps_its_routes_and_headers(server: Server, project: str) -> N
 @pytest.fixture
 def ui_off_servers(tmp_path: Path) -> Iterator[list[Server]]:
     db = f"sqlite:///{tmp_path / 'off.db'}"
+    config = tmp_path / "threadkit.toml"
+    config.write_text("[server]\nui = false\n")
     servers = [
         start_server(db, "sqlite", tmp_path, "--no-ui"),
         start_server(db, "sqlite", tmp_path, env={"THREADKIT_UI": "0"}),
+        start_server(db, "sqlite", tmp_path, "--config", str(config)),
     ]
     yield servers
     for srv in servers:

@@ -3,7 +3,9 @@
     python app.py                                  # SQLite file ./chat.db, port 8001
     python app.py --db postgresql://user@host/db   # or set THREADKIT_DATABASE_URL
 
-``threadkit serve`` on the same database serves these threads over the REST API.
+``threadkit serve`` on the same database serves these threads over the REST API. The app
+also serves a chat page at ``/`` with threadkit's ``<threadkit-chat>`` component, whose
+files it mounts from ``threadkit.web`` under ``/ui``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 
 import uvicorn
 from chatkit.server import ChatKitServer, StreamingResult
@@ -33,9 +36,13 @@ from chatkit.types import (
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from threadkit import StoreContext, StoreUnavailable, open_store
+from threadkit.web import SECURITY_HEADERS, ui_app
+
+PAGE = Path(__file__).resolve().parent / "page"
+PAGE_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
 class ReverseServer(ChatKitServer[StoreContext]):
@@ -96,7 +103,29 @@ def create_app(database_url: str, project: str = "default") -> Starlette:
         async with store:
             yield
 
-    return Starlette(routes=[Route("/chatkit", chatkit, methods=["POST"])], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/chatkit", chatkit, methods=["POST"]),
+            # the page of this app, with the same strict headers as the component's files
+            Route("/", page_file("index.html")),
+            Route("/chat.js", page_file("chat.js")),
+            Route("/page.css", page_file("page.css")),
+            # <threadkit-chat> and what it loads (without threadkit's own page)
+            Mount("/ui", app=ui_app(enabled_page=False)),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def page_file(name: str) -> Callable[[Request], Awaitable[Response]]:
+    body = (PAGE / name).read_bytes()
+    media_type = PAGE_TYPES[Path(name).suffix]
+    headers = {k.decode(): v.decode() for k, v in SECURITY_HEADERS}
+
+    async def serve(request: Request) -> Response:
+        return Response(body, media_type=media_type, headers=headers)
+
+    return serve
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ Fixtures:
   ``tests/browser/chat_workflows.py`` and ``tests/browser/widget_workflows.py``) and an
   attachments folder.
 
-Helpers: ``ui_key`` (a project API key, for the page's sign-in form), ``ui_token`` (a
+Functions: ``ui_key`` (a project API key, for the page's sign-in form), ``ui_token`` (a
 fresh one-time login token), ``open_chat`` (the page at ``/`` signed in with a token,
 once ``<threadkit-chat>`` fired ``chatkit.ready``) and ``axe_violations``.
 """
@@ -51,7 +51,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-#: how long a helper waits for the page (ms)
+#: how long the functions below wait for the page (ms)
 TIMEOUT_MS = 15_000
 #: the component's file: tests that need it are skipped (only) while it is not there
 COMPONENT = REPO / "threadkit" / "web" / "ui" / "threadkit-chat.js"
@@ -238,13 +238,23 @@ def page(browser: Any, page_log: PageLog) -> Iterator[Any]:
         pytest.fail("the page misbehaved:\n" + "\n".join(problems), pytrace=False)
 
 
-# --- helpers ------------------------------------------------------------------------------
+# --- signing in, waiting, checking ---------------------------------------------------------
 
-#: counts ``chatkit.ready`` events (capture phase: seen whatever element fires them)
-READY_COUNTER = (
-    "window.__threadkitReady = 0;"
-    "window.addEventListener('chatkit.ready', () => { window.__threadkitReady += 1; }, true);"
-)
+#: counts ``chatkit.ready`` events (capture phase: seen whatever element fires them) in an
+#: attribute of ``<html>``: a locator can wait for it, where ``wait_for_function`` cannot
+#: (it evaluates a string, which the page's policy forbids)
+READY_COUNTER = """
+document.addEventListener('chatkit.ready', () => {
+  const root = document.documentElement;
+  root.dataset.threadkitReady = String(Number(root.dataset.threadkitReady || 0) + 1);
+}, true);
+"""
+
+
+def wait_until_ready(page: Any, count: int = 1) -> None:
+    """Wait until ``chatkit.ready`` fired ``count`` times since the page loaded (needs
+    ``page.add_init_script(READY_COUNTER)`` before the page loads)."""
+    page.locator(f'html[data-threadkit-ready="{count}"]').wait_for(state="attached")
 
 
 @dataclass
@@ -264,7 +274,8 @@ class OpenChat:
         return self.page.locator("threadkit-chat")
 
     def ready_count(self) -> int:
-        return int(self.page.evaluate("window.__threadkitReady"))
+        """How often ``chatkit.ready`` fired since the page loaded."""
+        return int(self.page.evaluate("document.documentElement.dataset.threadkitReady || 0"))
 
 
 def open_chat(
@@ -275,7 +286,7 @@ def open_chat(
     page.add_init_script(READY_COUNTER)
     token = ui_token(server, project)
     page.goto(f"{server.url}/?token={quote(token)}&user={quote(user)}&workflow={quote(workflow)}")
-    page.wait_for_function("window.__threadkitReady > 0", timeout=TIMEOUT_MS)
+    wait_until_ready(page)
     return OpenChat(page, server, project, user, workflow)
 
 
@@ -283,13 +294,17 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on the page as it is now."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page)
+    # No CSSOM preload: it copies the stylesheets of shadow roots into inline <style>
+    # elements, which the page's policy refuses (a console error); only the
+    # css-orientation-lock rule reads them.
+    results = Axe().run(page, options={"resultTypes": ["violations"], "preload": False})
     return [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
 
 
 __all__ = [
     "BROWSER_WORKFLOWS",
     "COMPONENT",
+    "READY_COUNTER",
     "UI_FILES",
     "OpenChat",
     "PageLog",
@@ -299,4 +314,5 @@ __all__ = [
     "start_ui_server",
     "ui_key",
     "ui_token",
+    "wait_until_ready",
 ]

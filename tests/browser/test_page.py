@@ -1,11 +1,49 @@
-"""The page at ``/``: it loads under its strict policy, with nothing from outside."""
+"""The page at ``/`` in chromium: signing in (one-time token, API key), the workflow
+picker, the sessions it creates, themes, a phone-sized screen, accessibility; and,
+once the component is there, the newcomer's path from the printed URL to a chat."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import PageLog, axe_violations, ui_token
-from tests.conftest import Server
+import pytest
+
+from tests.browser.conftest import (
+    BROWSER_WORKFLOWS,
+    COMPONENT,
+    READY_COUNTER,
+    PageLog,
+    axe_violations,
+    needs_component,
+    start_ui_server,
+    ui_key,
+    ui_token,
+    wait_until_ready,
+)
+from tests.conftest import Server, stop_server
+
+#: until the component is in the tree, loading it is a 404 the tests expect
+NO_COMPONENT = r"/ui/threadkit-chat\.js"
+ALREADY_USED = "That sign-in link was already used"
+
+
+@pytest.fixture
+def quiet_without_component(page_log: PageLog) -> PageLog:
+    if not COMPONENT.exists():
+        page_log.allow(NO_COMPONENT)
+    return page_log
+
+
+def sessions_of(page_log: PageLog) -> list[str]:
+    return [u for u in page_log.requests if u.endswith("/v1/chatkit/sessions")]
+
+
+def sign_in_with_key(page: Any, key: str) -> None:
+    page.get_by_label("Project API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def test_the_page_loads_without_errors_or_outside_requests(
@@ -16,9 +54,143 @@ def test_the_page_loads_without_errors_or_outside_requests(
     assert response.headers["content-security-policy"].startswith("default-src 'self'")
     assert page.title() == "threadkit chat"
     assert page_log.requests[0] == ui_server.url + "/"
+    # without a token: the sign-in form, nothing else
+    assert page.get_by_role("heading", name="Sign in").is_visible()
+    assert page.get_by_label("Project API key").is_visible()
+    assert not page.get_by_label("Workflow").is_visible()
     assert axe_violations(page) == []
-    # tokens are made in the database the server reads (run() from Playwright's loop)
-    assert ui_token(ui_server, "p").startswith("tk-")
+
+
+def test_the_token_signs_in_and_leaves_the_url(
+    page: Any, quiet_without_component: PageLog, ui_server: Server, project: str
+) -> None:
+    token = ui_token(ui_server, project)
+    with page.expect_response("**/ui/api/login") as login:
+        page.goto(f"{ui_server.url}/?token={token}&user=bea")
+    assert login.value.status == 200
+    assert login.value.request.post_data_json == {"token": token}
+    page.get_by_label("Workflow").wait_for()
+    # the token is gone from the address bar and the history entry
+    assert page.url == f"{ui_server.url}/?user=bea"
+    assert token not in page.evaluate("window.location.href + document.referrer")
+    assert page.get_by_label("User name").input_value() == "bea"
+    names = (
+        page.get_by_label("Workflow")
+        .locator("option")
+        .evaluate_all("options => options.map(o => o.value)")
+    )
+    assert names == ["echo", *BROWSER_WORKFLOWS]
+    assert page.get_by_label("Workflow").input_value() == "echo"
+    # secrets in memory only
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert page.evaluate("document.cookie") == ""
+    assert page.context.cookies() == []
+    assert not page.get_by_label("Project API key").is_visible()
+
+
+def test_a_used_or_unknown_token_asks_for_a_key(
+    page: Any, quiet_without_component: PageLog, ui_server: Server, project: str
+) -> None:
+    token = ui_token(ui_server, project)
+    page.goto(f"{ui_server.url}/?token={token}")
+    page.get_by_label("Workflow").wait_for()
+    page.goto(f"{ui_server.url}/?token={token}")  # the same link again
+    page.get_by_text(ALREADY_USED).wait_for()
+    assert page.url == f"{ui_server.url}/"
+    assert page.get_by_label("Project API key").is_visible()
+    quiet_without_component.allow(r"/ui/api/login.*401|status of 401")
+    page.goto(f"{ui_server.url}/?token=tk-made-up")
+    page.get_by_text(ALREADY_USED).wait_for()
+
+
+def test_signing_in_with_a_key(
+    page: Any, quiet_without_component: PageLog, ui_server: Server, project: str
+) -> None:
+    quiet_without_component.allow(r"/ui/api/workflows.*401|status of 401")
+    page.goto(ui_server.url + "/")
+    sign_in_with_key(page, "tk-not-a-key")
+    page.get_by_text("That API key is not valid here.").wait_for()
+    assert page.get_by_label("Project API key").is_visible()
+    sign_in_with_key(page, ui_key(ui_server, project))
+    page.get_by_label("Workflow").wait_for()
+    assert page.get_by_label("Project API key").is_hidden()
+    page.get_by_role("button", name="Sign out").click()
+    assert page.get_by_label("Project API key").is_visible()
+    assert page.get_by_label("Project API key").input_value() == ""
+
+
+def test_the_page_creates_sessions_for_the_chosen_user_and_workflow(
+    page: Any, quiet_without_component: PageLog, ui_server: Server, project: str
+) -> None:
+    key = ui_key(ui_server, project)
+    page.goto(ui_server.url + "/")
+    with page.expect_response("**/v1/chatkit/sessions") as created:
+        sign_in_with_key(page, key)
+    request = created.value.request
+    assert request.method == "POST"
+    assert request.headers["authorization"] == f"Bearer {key}"
+    assert request.headers["openai-beta"] == "chatkit_beta=v1"
+    body = request.post_data_json
+    assert body["user"] == "guest"
+    assert body["workflow"] == {"id": "echo"}
+    assert body["chatkit_configuration"] == {"file_upload": {"enabled": True}}
+    session = created.value.json()
+    assert created.value.status == 200
+    assert session["user"] == "guest" and session["workflow"]["id"] == "echo"
+    assert session["client_secret"].startswith("ek_")
+
+    page.get_by_label("User name").fill("carol")
+    page.get_by_label("Workflow").select_option("slow")
+    with page.expect_response("**/v1/chatkit/sessions") as again:
+        page.get_by_role("button", name="Start new chat").click()
+    assert again.value.request.post_data_json["user"] == "carol"
+    assert again.value.json()["workflow"]["id"] == "slow"
+    assert len(sessions_of(quiet_without_component)) == 2
+    # the sessions are the project's: the SDK cancels one with the project's key
+    ui_server.client(project).beta.chatkit.sessions.cancel(again.value.json()["id"])
+    if not COMPONENT.exists():
+        page.get_by_text("The chat component could not be loaded").wait_for()
+
+
+def test_the_theme_toggle_and_both_themes_pass_axe(
+    page: Any, quiet_without_component: PageLog, ui_server: Server, project: str
+) -> None:
+    page.emulate_media(color_scheme="light")
+    page.goto(f"{ui_server.url}/?token={ui_token(ui_server, project)}")
+    page.get_by_label("Workflow").wait_for()
+    toggle = page.get_by_role("button", name="Dark theme")
+    assert toggle.get_attribute("aria-pressed") == "false"
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    light = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert axe_violations(page) == []
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "true"
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != light
+    assert axe_violations(page) == []
+    page.goto(ui_server.url + "/")
+    assert axe_violations(page) == []  # the sign-in form too
+
+
+def test_a_phone_sized_screen_needs_no_sideways_scrolling(
+    browser: Any, ui_server: Server, project: str
+) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 700}, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(ui_server.url + "/")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.get_by_label("Project API key").fill(ui_key(ui_server, project))
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_label("Workflow").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        for label in ("User name", "Workflow"):
+            box = page.get_by_label(label).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+        font = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert font >= 16
+    finally:
+        context.close()
 
 
 def test_console_errors_and_outside_requests_are_caught(
@@ -43,3 +215,57 @@ def test_console_errors_and_outside_requests_are_caught(
     assert missing == [], page_log.problems()
     page_log.allow("no-such-file|203\\.0\\.113\\.9|boom from the page")
     assert page_log.problems() == []
+
+
+# --- with the component: the newcomer's path ------------------------------------------------
+
+
+@pytest.fixture
+def newcomer_server(tmp_path: Path) -> Iterator[Server]:
+    """A server of its own: its printed URL is the only live token of its database."""
+    srv = start_ui_server("sqlite", f"sqlite:///{tmp_path / 'new.db'}", tmp_path)
+    yield srv
+    stop_server(srv)
+
+
+def printed_url(server: Server) -> str:
+    found = re.findall(r"chat in the browser: (http://\S+)", server.log.read_text())
+    assert len(found) == 1, server.log.read_text()
+    return found[0]
+
+
+@needs_component
+def test_from_the_printed_url_to_an_echo_answer(
+    page: Any, page_log: PageLog, newcomer_server: Server
+) -> None:
+    srv = newcomer_server
+    page.add_init_script(READY_COUNTER)
+    page.goto(printed_url(srv))
+    wait_until_ready(page)
+    chat = page.locator("threadkit-chat")
+    composer = chat.get_by_role("textbox", name="Message")
+    composer.fill("Hello from a newcomer")
+    composer.press("Enter")
+    answer = chat.locator('[data-item-type="assistant_message"]').last
+    answer.get_by_text("Hello from a newcomer").wait_for()
+    # the thread is the default project's, visible through the REST API
+    threads = srv.client("default").beta.chatkit.threads.list(user="guest").data
+    assert len(threads) == 1
+    items = srv.client("default").beta.chatkit.threads.list_items(threads[0].id, order="asc")
+    assert [i.type for i in items.data] == ["chatkit.user_message", "chatkit.assistant_message"]
+    assert axe_violations(page) == []
+    assert page_log.outside_requests() == []
+
+
+@needs_component
+def test_a_reload_needs_a_new_token(page: Any, page_log: PageLog, newcomer_server: Server) -> None:
+    page_log.allow(r"/ui/api/login.*401|status of 401")
+    url = printed_url(newcomer_server)
+    page.goto(url)
+    page.locator("threadkit-chat").get_by_role("textbox", name="Message").wait_for()
+    page.reload()
+    # nothing was kept: signed out, and the printed link is used up
+    page.get_by_label("Project API key").wait_for()
+    assert page.locator("threadkit-chat").count() == 0
+    page.goto(url)
+    page.get_by_text(ALREADY_USED).wait_for()

@@ -300,6 +300,8 @@ def keys_create(project: str, db: str | None) -> None:
 def keys_list(project: str | None, db: str | None) -> None:
     """List API keys (ids and masked hints, never secrets)."""
     rows = with_store(db, lambda store: KeyService(store).list(project))
+    if project is None:  # the chat page's login tokens are not keys
+        rows = [r for r in rows if not is_login_project(r.project)]
     header = ("id", "project", "key", "created", "revoked")
     lines = [(r.id, r.project, r.hint, _when(r.created_at), _when(r.revoked_at)) for r in rows]
     if not sys.stdout.isatty():  # tab-separated for scripts

@@ -7,7 +7,9 @@ a request is a dictionary lookup, so no path a client sends ever reaches the fil
 system (no traversal is possible), and dotfiles are never listed.
 
 It is plain ASGI so that any app can mount it: threadkit's own router does, and so can
-an app built on ``openai-chatkit`` (docs/ui.md).
+an app built on ``openai-chatkit`` (docs/ui.md), with
+``Mount("/ui", app=ui_app(enabled_page=False))``: the component without threadkit's page
+(which needs threadkit's ``/ui/api/…`` routes).
 """
 
 from __future__ import annotations
@@ -139,12 +141,13 @@ def _matches(header: bytes, asset: Asset) -> bool:
     return asset.etag in tags or asset.gzip_etag in tags
 
 
-def _route_path(scope: Scope) -> str:
-    """The path below the app's mount point (as Starlette computes it for mounted apps)."""
+def _full_path(scope: Scope) -> str:
+    """The request's whole path, however the app is mounted: Starlette keeps the mount
+    point in ``path``, other frameworks strip it into ``root_path`` only."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
-    if root and path.startswith(root) and path != root and path[len(root)] == "/":
-        return path[len(root) :]
+    if root and not path.startswith(root + "/") and path != root:
+        return root.rstrip("/") + path
     return path
 
 
@@ -175,7 +178,7 @@ class UIApp:
         if scope["type"] != "http":
             return
         method: str = scope["method"]
-        path = _route_path(scope)
+        path = _full_path(scope)
         asset = self.assets.get(path)
         if method not in ("GET", "HEAD"):
             if asset is None:

@@ -157,6 +157,8 @@ def parse(data: dict[str, Any], folder: Path) -> WorkflowRegistry:
     server_table.string("attachments_dir")
     server_table.string("public_url")
     server_table.integer("max_body_bytes", None, low=1024)
+    server_table.boolean("ui", True)
+    server_table.string("ui_project")
     server_table.done()
     top = _Table({k: v for k, v in data.items() if k not in _ELSEWHERE}, "config")
     default = top.string("default_workflow")
