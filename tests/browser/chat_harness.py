@@ -25,6 +25,7 @@ HARNESS_HTML = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>chat test</title>
 <link rel="stylesheet" href="harness.css">
 <script type="module" src="/ui/threadkit-chat.js"></script>
