@@ -22,6 +22,10 @@ from chatkit.types import (
     NoticeEvent,
     ProgressUpdateEvent,
     SearchTask,
+    StructuredInputFreeform,
+    StructuredInputItem,
+    StructuredInputMultipleChoice,
+    StructuredInputMultipleChoiceOption,
     TaskItem,
     ThoughtTask,
     ThreadItemDoneEvent,
@@ -40,6 +44,7 @@ WORKFLOWS = {
     "drip": "tests.browser.chat_workflows:drip",
     "inject": "tests.browser.chat_workflows:inject",
     "rich": "tests.browser.chat_workflows:rich",
+    "survey": "tests.browser.chat_workflows:survey",
 }
 
 #: user message ids that already failed once (the server process keeps them)
@@ -190,4 +195,34 @@ async def rich(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadS
             created_at=now,
             image=GeneratedImage(id="img_1", url=pixel),
         )
+    )
+
+
+async def survey(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadStreamEvent]:
+    """Asks two questions (a choice and a free answer), then answers with the replies."""
+    if message is not None:
+        yield ThreadItemDoneEvent(
+            item=StructuredInputItem(
+                id=context.store.generate_item_id("message", thread, context),
+                thread_id=thread.id,
+                created_at=datetime.now(),
+                inputs=[
+                    StructuredInputMultipleChoice(
+                        id="colour",
+                        question="Which colour?",
+                        options=[
+                            StructuredInputMultipleChoiceOption(value="red"),
+                            StructuredInputMultipleChoiceOption(value="blue"),
+                        ],
+                    ),
+                    StructuredInputFreeform(id="name", question="Your name?"),
+                ],
+            )
+        )
+        return
+    history = await context.load_history(thread.id)
+    asked = next(i for i in reversed(history) if isinstance(i, StructuredInputItem))
+    replies = {q.id: ",".join(q.answer.values) if q.answer else "-" for q in asked.inputs}
+    yield ThreadItemDoneEvent(
+        item=_message(thread, context, f"colour={replies['colour']} name={replies['name']}")
     )

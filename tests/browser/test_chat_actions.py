@@ -143,3 +143,20 @@ def test_attachments_past_the_limits_are_refused_in_the_browser(
     files.set_input_files([{"name": "big.png", "mimeType": "image/png", "buffer": PNG}])
     expect(m.chat.get_by_role("status")).to_contain_text("big.png is larger than 4 bytes.")
     expect(m.chat.locator(".tk-chip")).to_have_count(0)
+
+
+def test_structured_input_is_answered_in_the_thread(
+    page: Any, ui_server: Server, project: str
+) -> None:
+    m = mount_chat(page, ui_server, project, workflow="survey")
+    m.send("ask me")
+    m.wait_idle()
+    form = m.item("structured_input")
+    form.get_by_role("radio", name="blue").check()
+    form.get_by_role("textbox", name="Your name?").fill("Bo")
+    form.get_by_role("button", name="Submit").click()
+    m.wait_idle(2)
+    expect(m.item("assistant_message")).to_have_text("colour=blue name=Bo")
+    # the item was replaced by its answered form
+    expect(m.item("structured_input")).to_contain_text("Which colour?blue")
+    expect(m.item("structured_input").get_by_role("button")).to_have_count(0)

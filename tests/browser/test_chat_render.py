@@ -113,3 +113,28 @@ def test_options_set_again_keep_the_open_thread(page: Any, ui_server: Server, pr
     assert page.evaluate("document.querySelector('threadkit-chat').options.theme") == {
         "colorScheme": "dark"
     }
+
+
+def test_the_methods_drive_the_component(page: Any, ui_server: Server, project: str) -> None:
+    m = mount_chat(page, ui_server, project)
+    el = "document.querySelector('threadkit-chat')"
+    page.evaluate(f"{el}.setComposerValue({{ text: 'drafted', reply: 'an earlier line' }})")
+    expect(m.composer).to_have_value("drafted")
+    expect(m.chat.locator(".tk-reply")).to_contain_text("an earlier line")
+    page.evaluate(f"{el}.focusComposer()")
+    expect(m.composer).to_be_focused()
+    page.evaluate(f"{el}.sendUserMessage({{ text: 'from code', reply: 'quoted' }})")
+    m.wait_idle()
+    expect(m.item("user_message").locator(".tk-quote")).to_have_text("quoted")
+    first = m.thread_id()
+    page.evaluate(f"{el}.sendUserMessage({{ text: 'elsewhere', newThread: true }})")
+    m.wait_idle(2)
+    second = m.thread_id()
+    assert second and second != first
+    expect(m.chat.locator('[data-item-type="user_message"]')).to_have_count(1)
+    page.evaluate(f"{el}.setThreadId({first!r})")
+    expect(m.item("assistant_message")).to_have_text("from code")
+    page.evaluate(f"{el}.setThreadId(null)")
+    expect(m.chat.locator("[data-item-type]")).to_have_count(0)
+    changes = [e["detail"]["threadId"] for e in m.events("chatkit.thread.change")]
+    assert changes == [first, None, second, first, None]
