@@ -127,3 +127,19 @@ def test_a_long_thread_opens_on_its_newest_page_and_pages_back_on_scrolling_up(
     assert rendered.count() < 2000
     numbers = [int(text.split()[1]) for text in rendered.all_inner_texts()]
     assert numbers == list(range(2000 - len(numbers), 2000))
+
+
+def test_a_locked_thread_shows_why_and_takes_no_input(
+    page: Any, ui_server: Server, project: str
+) -> None:
+    t = thread(
+        "alice", title="Closed case", status={"type": "locked", "reason": "Support ended it."}
+    )
+    ui_server.seed(project, [t, assistant_message(t["id"], text="goodbye")])
+    m = mount_chat(page, ui_server, project, f"{{ initialThread: '{t['id']}' }}")
+    expect(m.item("assistant_message").locator(".tk-md")).to_have_text("goodbye")
+    expect(m.chat.get_by_text("Support ended it.")).to_be_visible()
+    expect(m.composer).to_be_disabled()
+    expect(m.chat.get_by_role("button", name="Send")).to_be_disabled()
+    m.chat.get_by_role("button", name="New chat").click()
+    expect(m.composer).to_be_enabled()

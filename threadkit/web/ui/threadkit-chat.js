@@ -207,6 +207,10 @@ export class ThreadkitChat extends HTMLElement {
     this._toasts = h('div', { class: 'tk-toasts', 'aria-live': 'polite' });
     this._root = h('div', { class: 'tk-root' },
       this._header, h('div', { class: 'tk-body' }, this._history.el, this._main), this._toasts);
+    this._root.addEventListener('keydown', (event) => {
+      // Escape stops the answer from anywhere in the chat (the composer handles its own).
+      if (event.key === 'Escape' && this._stream && !event.defaultPrevented) this._stop();
+    });
     this.shadowRoot.replaceChildren(link, this._root);
   }
 
