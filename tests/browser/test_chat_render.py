@@ -138,3 +138,29 @@ def test_the_methods_drive_the_component(page: Any, ui_server: Server, project: 
     expect(m.chat.locator("[data-item-type]")).to_have_count(0)
     changes = [e["detail"]["threadId"] for e in m.events("chatkit.thread.change")]
     assert changes == [first, None, second, first, None]
+
+
+def test_the_chosen_tool_and_model_go_with_the_message(
+    page: Any, ui_server: Server, project: str
+) -> None:
+    options = """{ composer: {
+      tools: [{ id: 'search', label: 'Search the web', shortLabel: 'Search', icon: 'search',
+                placeholderOverride: 'Search for…' }],
+      models: [{ id: 'fast', label: 'Fast' }, { id: 'deep', label: 'Deep', default: true }],
+    } }"""
+    m = mount_chat(page, ui_server, project, options)
+    m.chat.get_by_role("combobox", name="Tool").select_option("search")
+    expect(m.composer).to_have_attribute("placeholder", "Search for…")
+    m.send("look it up")
+    m.wait_idle()
+    # a tool that is not persistent is chosen for one message only
+    expect(m.chat.get_by_role("combobox", name="Tool")).to_have_value("")
+    m.chat.get_by_role("combobox", name="Model").select_option("fast")
+    m.send("plain")
+    m.wait_idle(2)
+    items = ui_server.client(project).beta.chatkit.threads.list_items(m.thread_id(), order="asc")
+    sent = [i.inference_options for i in items.data if i.type == "chatkit.user_message"]
+    assert [(o.tool_choice and o.tool_choice.id, o.model) for o in sent] == [  # type: ignore[union-attr]
+        ("search", "deep"),
+        (None, "fast"),
+    ]

@@ -32,6 +32,7 @@ export class Composer {
     this.sendButton = h('button', { type: 'submit', class: 'tk-send', 'aria-label': 'Send', title: 'Send' }, icon('send'));
     this.stopButton = h('button', { type: 'button', class: 'tk-stop', 'aria-label': 'Stop', title: 'Stop', hidden: true, onclick: () => this.handlers.onStop() }, icon('stop'));
     this.modelSelect = h('select', { class: 'tk-model', 'aria-label': 'Model', hidden: true });
+    this.toolSelect = h('select', { class: 'tk-model', 'aria-label': 'Tool', hidden: true, onchange: () => this.toolChanged() });
     this.replyBox = h('div', { class: 'tk-reply', hidden: true });
     this.list = h('ul', { class: 'tk-pending', 'aria-label': 'Attachments', hidden: true });
     this.notice = h('p', { class: 'tk-composer-notice', hidden: true });
@@ -42,13 +43,14 @@ export class Composer {
       this.replyBox,
       this.list,
       h('div', { class: 'tk-composer-row' },
-        this.attachButton, this.fileInput, this.textarea, this.modelSelect, this.sendButton, this.stopButton),
+        this.attachButton, this.fileInput, this.textarea, this.toolSelect, this.modelSelect, this.sendButton, this.stopButton),
     );
     this.refresh();
   }
 
   configure(options) {
-    this.textarea.placeholder = options.composer.placeholder;
+    this.placeholder = options.composer.placeholder;
+    this.textarea.placeholder = this.placeholder;
     const attachments = options.composer.attachments;
     this.attachmentsEnabled = attachments.enabled;
     this.attachButton.hidden = !attachments.enabled;
@@ -60,7 +62,28 @@ export class Composer {
     const current = this.modelSelect.value;
     this.modelSelect.replaceChildren(...models.map((m) =>
       h('option', { value: m.id, disabled: !!m.disabled, selected: current ? m.id === current : !!m.default }, m.label)));
+    this.configureTools(options.composer.tools);
     this.refresh();
+  }
+
+  configureTools(tools) {
+    this.tools = tools;
+    this.toolSelect.hidden = tools.length === 0;
+    const current = this.toolSelect.value;
+    this.toolSelect.replaceChildren(
+      h('option', { value: '' }, 'No tool'),
+      ...tools.map((t) => h('option', { value: t.id, selected: t.id === current }, t.shortLabel || t.label)));
+    this.toolChanged();
+  }
+
+  toolChanged() {
+    const tool = this.tool;
+    this.textarea.placeholder = tool?.placeholderOverride || this.placeholder;
+  }
+
+  /** The tool chosen for the next message, or null. */
+  get tool() {
+    return (this.tools || []).find((t) => t.id === this.toolSelect.value) || null;
   }
 
   get model() {
@@ -141,7 +164,18 @@ export class Composer {
     const text = this.textarea.value;
     const ready = this.entries.filter((e) => e.status === 'done');
     if (!text.trim() && !ready.length) return;
-    const message = { text, reply: this.reply, attachments: ready.map((e) => e.attachment), model: this.model };
+    const tool = this.tool;
+    const message = {
+      text,
+      reply: this.reply,
+      attachments: ready.map((e) => e.attachment),
+      model: this.model,
+      toolChoice: tool ? { id: tool.id } : null,
+    };
+    if (tool && !tool.persistent) {
+      this.toolSelect.value = '';
+      this.toolChanged();
+    }
     const previous = { text, reply: this.reply, entries: this.entries };
     this.setValue('');
     this.setReply(null);
