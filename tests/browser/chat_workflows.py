@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
+from chatkit.actions import ActionConfig
+from chatkit.server import stream_widget
 from chatkit.types import (
     Annotation,
     AssistantMessageContent,
@@ -26,6 +28,7 @@ from chatkit.types import (
     StructuredInputItem,
     StructuredInputMultipleChoice,
     StructuredInputMultipleChoiceOption,
+    SyncCustomActionResponse,
     TaskItem,
     ThoughtTask,
     ThreadItemDoneEvent,
@@ -35,6 +38,7 @@ from chatkit.types import (
     Workflow,
     WorkflowItem,
 )
+from chatkit.widgets import Button, Card, Text
 
 from tests.sample_workflows import _message, _started, _text
 
@@ -45,6 +49,7 @@ WORKFLOWS = {
     "inject": "tests.browser.chat_workflows:inject",
     "rich": "tests.browser.chat_workflows:rich",
     "survey": "tests.browser.chat_workflows:survey",
+    "panel": "tests.browser.chat_workflows:Panel",
 }
 
 #: user message ids that already failed once (the server process keeps them)
@@ -226,3 +231,50 @@ async def survey(thread: Any, message: Any, context: Any) -> AsyncIterator[Threa
     yield ThreadItemDoneEvent(
         item=_message(thread, context, f"colour={replies['colour']} name={replies['name']}")
     )
+
+
+class Panel:
+    """A Card with three buttons, one for each way an action goes: to the page
+    (``handler="client"``), to ``threads.sync_custom_action`` (``streaming=False``, the
+    widget replaced by the answer) and to ``threads.custom_action`` (a streamed answer)."""
+
+    async def respond(self, thread: Any, message: Any, context: Any) -> AsyncIterator[Any]:
+        card = Card(
+            children=[
+                Text(value="Pick a way"),
+                Button(
+                    label="Client side",
+                    onClickAction=ActionConfig(
+                        type="panel.local", payload={"k": 1}, handler="client"
+                    ),
+                ),
+                Button(
+                    label="Quick",
+                    onClickAction=ActionConfig(
+                        type="panel.sync", payload={"k": 2}, streaming=False
+                    ),
+                ),
+                Button(
+                    label="Streamed",
+                    onClickAction=ActionConfig(type="panel.stream", payload={"k": 3}),
+                ),
+            ]
+        )
+
+        def new_id(kind: str) -> str:
+            return context.store.generate_item_id(kind, thread, context)
+
+        async for event in stream_widget(thread, card, "a panel", new_id):
+            yield event
+
+    async def action(
+        self, thread: Any, action: Any, sender: Any, context: Any
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        text = f"streamed {action.type} {action.payload} from {sender.type if sender else None}"
+        yield ThreadItemDoneEvent(item=_message(thread, context, text))
+
+    async def sync_action(
+        self, thread: Any, action: Any, sender: Any, context: Any
+    ) -> SyncCustomActionResponse:
+        widget = Card(children=[Text(value=f"synced {action.type} {action.payload}")])
+        return SyncCustomActionResponse(updated_item=sender.model_copy(update={"widget": widget}))
