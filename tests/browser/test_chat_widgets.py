@@ -40,9 +40,7 @@ def test_widget_actions_go_to_the_page_or_the_server_as_each_asks(
 
     widget.get_by_role("button", name="Streamed").click()
     m.wait_idle(2)
-    expect(m.item("assistant_message")).to_have_text(
-        "streamed panel.stream {'k': 3} from widget"
-    )
+    expect(m.item("assistant_message")).to_have_text("streamed panel.stream {'k': 3} from widget")
 
     widget.get_by_role("button", name="Quick").click()
     expect(widget).to_have_text("synced panel.sync {'k': 2}")
