@@ -110,7 +110,7 @@ export function resolveOptions(options) {
 export function maxSizeFor(maxSize, mimeType) {
   if (typeof maxSize === 'number') return maxSize;
   if (!isObject(maxSize)) return 100 * MB;
-  let fallback = maxSize['*'] ?? maxSize[''] ?? 100 * MB;
+  const fallback = maxSize['*'] ?? maxSize[''] ?? 100 * MB;
   for (const [pattern, limit] of Object.entries(maxSize)) {
     if (pattern === '*' || pattern === '') continue;
     if (mimeMatches(pattern, mimeType)) return limit;
