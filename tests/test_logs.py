@@ -4,6 +4,7 @@ line per request; failures carry the request id; no secret or message text."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ def test_json_lines(json_server: Server, project: str) -> None:
     assert not_found["project"] == project
     assert isinstance(not_found["duration_ms"], float)
     assert not_found["time"].endswith("+00:00")
+    logged_at = datetime.fromisoformat(not_found["time"])
+    assert abs((datetime.now(UTC) - logged_at).total_seconds()) < 120
     turns = [line for line in access_lines if line["route"] == "/chatkit"]
     assert len(turns) == 2 and all(t["status"] == 200 and t["project"] == project for t in turns)
     sessions = [line for line in access_lines if line["route"] == "/v1/chatkit/sessions"]
@@ -72,3 +75,25 @@ def test_json_lines(json_server: Server, project: str) -> None:
     assert parrot.secret not in text and broken.secret not in text
     assert SECRET_TEXT not in text
     assert thread_id not in text  # a path parameter is never logged: the template is
+
+
+def test_server_table_of_the_config_file(tmp_path: Path) -> None:
+    """Every ``[server]`` setting of the operations guide is taken from the file."""
+    import httpx
+
+    from tests.conftest import start_server
+
+    config = tmp_path / "threadkit.toml"
+    config.write_text(
+        '[server]\nmetrics = "off"\naccess_log = false\nlog_format = "json"\n'
+        'log_level = "info"\nshutdown_timeout = 5\nattachments_url = ""\n'
+    )
+    db = f"sqlite:///{tmp_path / 'threadkit.db'}"
+    server = start_server(db, "sqlite", tmp_path, "--config", str(config))
+    try:
+        assert httpx.get(f"{server.url}/metrics").status_code == 404
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+    finally:
+        stop_server(server)
+    logged = lines(server)  # JSON, every line
+    assert logged and not any(line["logger"] == "threadkit.access" for line in logged)

@@ -61,7 +61,9 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     store = store or open_store(settings.database_url, **settings.store_options)
     auth = Authenticator(KeyService(store), require_beta_header=settings.require_beta_header)
 
-    refresh_pool = pool_refresher(store)
+    http_metrics = HttpMetrics() if settings.metrics_recorded else None
+    refresh = _refresher(http_metrics, pool_refresher(store))
+    access_log = AccessLog(settings.log_format) if settings.access_log else None
     drain = Drain(settings.shutdown_timeout)
 
     @asynccontextmanager
@@ -69,9 +71,9 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         await store.open()
         maintenance = Maintenance(store, chatkit.files, settings.maintenance).start()
         drain.install()
-        gauges = (
-            asyncio.create_task(_every(GAUGE_SECONDS, refresh_pool))
-            if settings.metrics_recorded
+        flusher = (
+            asyncio.create_task(_every(FLUSH_SECONDS, refresh))
+            if http_metrics is not None
             else None
         )
         try:
@@ -79,10 +81,13 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
             await drain.drained()
         finally:
             await stop_maintenance(maintenance)
-            if gauges is not None:
-                gauges.cancel()
+            if flusher is not None:
+                flusher.cancel()
+                refresh()
             await chatkit.files.close()
             await store.close()
+            if access_log is not None:
+                access_log.flush()
             worker_exited(os.getpid())
 
     health, ready = health_api.handlers(store)
@@ -96,7 +101,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         route("/readyz", ready, methods=["GET"]),
     ]
     if settings.metrics_on_app:
-        routes.append(route("/metrics", metrics_endpoint(refresh_pool), methods=["GET"]))
+        routes.append(route("/metrics", metrics_endpoint(refresh), methods=["GET"]))
     if settings.ui:
         # last: every API route keeps winning
         logins = UILogin(store, settings.ui_project)
@@ -104,8 +109,8 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     router = Router(routes=routes, lifespan=lifespan)
     stack: ASGIApp = RequestContext(
         router,
-        metrics=HttpMetrics() if settings.metrics_recorded else None,
-        access_log=AccessLog(settings.log_format) if settings.access_log else None,
+        metrics=http_metrics,
+        access_log=access_log,
         drain=drain,
     )
     for layer in reversed(cors_middleware(settings)):
@@ -116,8 +121,23 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     return app
 
 
-#: how often each worker updates the gauges a scrape of another process reads
-GAUGE_SECONDS = 5.0
+#: how often each worker adds what it counted to the values a scrape reads (a scrape
+#: answered by one worker sees the others' figures at most this old)
+FLUSH_SECONDS = 1.0
+
+
+def _refresher(
+    http_metrics: HttpMetrics | None, refresh_pool: Callable[[], None]
+) -> Callable[[], None]:
+    """What a worker does before a scrape and every ``FLUSH_SECONDS``."""
+    if http_metrics is None:
+        return refresh_pool
+
+    def refresh() -> None:
+        http_metrics.flush()
+        refresh_pool()
+
+    return refresh
 
 
 async def _every(seconds: float, work: Callable[[], None]) -> None:

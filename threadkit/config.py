@@ -175,20 +175,22 @@ class Settings:
     maintenance: MaintenanceSettings = field(default_factory=lambda: MaintenanceSettings())
     #: ``GET /metrics`` on the server's port (``"on"``), nowhere (``"off"``) or on a port
     #: of its own (a number, served by the ``serve`` process for all workers)
-    metrics: str | int = "off"
+    metrics: str | int = "on"
     #: ``"text"`` or ``"json"`` (one JSON object a line)
     log_format: str = "text"
     log_level: str = "info"
-    #: one line per request on stderr, whatever the log level (``THREADKIT_ACCESS_LOG=1``).
-    #: Off by default, as metrics are, until their cost on the hot path is cut
-    #: (docs/performance.md)
-    access_log: bool = False
+    #: one line per request on stderr, whatever the log level (``THREADKIT_ACCESS_LOG=0``
+    #: turns them off)
+    access_log: bool = True
     #: seconds in-flight requests and streams get to finish after SIGTERM/SIGINT
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     #: the chat page at ``/`` and the UI's files under ``/ui/`` (``--no-ui``, ``THREADKIT_UI=0``)
     ui: bool = True
     #: the project whose API key the page's one-time login token is exchanged for
     ui_project: str = "default"
+    #: ``threads.get_by_id``, ``items.list`` and ``threads.list`` answered from the stored
+    #: JSON (``protocol.reads``); ``THREADKIT_PROTOCOL_FAST_READS=0`` turns it off
+    protocol_fast_reads: bool = True
 
     @property
     def metrics_on_app(self) -> bool:
@@ -227,7 +229,7 @@ class Settings:
             "attachments_url"
         )
         url = database_url(db)
-        metrics = os.environ.get("THREADKIT_METRICS") or server.get("metrics", "off")
+        metrics = os.environ.get("THREADKIT_METRICS") or server.get("metrics", "on")
         log_format = os.environ.get("THREADKIT_LOG_FORMAT") or server.get("log_format", "text")
         shutdown_timeout = os.environ.get("THREADKIT_SHUTDOWN_TIMEOUT") or server.get(
             "shutdown_timeout", DEFAULT_SHUTDOWN_TIMEOUT
@@ -245,12 +247,13 @@ class Settings:
             maintenance=maintenance_settings(config_file(config_path)),
             metrics=metrics_setting(metrics),
             log_format=log_format_setting(log_format),
-            access_log=_flag("THREADKIT_ACCESS_LOG", False),
+            access_log=_flag("THREADKIT_ACCESS_LOG", bool(server.get("access_log", True))),
             log_level=os.environ.get("THREADKIT_LOG_LEVEL") or str(server.get("log_level", "info")),
             shutdown_timeout=float(shutdown_timeout),
             ui=_flag("THREADKIT_UI", bool(server.get("ui", True))),
             ui_project=os.environ.get("THREADKIT_UI_PROJECT")
             or str(server.get("ui_project", "default")),
+            protocol_fast_reads=_flag("THREADKIT_PROTOCOL_FAST_READS", True),
         )
 
 

@@ -160,8 +160,11 @@ def _chromium_problem() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Chromium, for the tests of this folder only: Playwright's sync API keeps an event
+    loop running in the test's thread while it is open, where ``asyncio.run`` refuses
+    to run (the other folders' tests use it)."""
     problem = _chromium_problem()
     if problem is not None:
         if IN_CI:

@@ -100,14 +100,13 @@ def main() -> None:
     "--metrics",
     default=None,
     metavar="on|off|PORT",
-    help="GET /metrics on the server's port (on), nowhere (off, the default), or on a "
+    help="GET /metrics on the server's port (on, the default), nowhere (off), or on a "
     "port of its own ($THREADKIT_METRICS).",
 )
 @click.option(
-    "--access-log",
-    is_flag=True,
-    default=False,
-    help="One log line per request ($THREADKIT_ACCESS_LOG=1).",
+    "--access-log/--no-access-log",
+    default=None,
+    help="One log line per request (the default; $THREADKIT_ACCESS_LOG=0 turns it off).",
 )
 @click.option(
     "--log-format",
@@ -143,7 +142,7 @@ def serve(
     public_url: str | None,
     max_body_bytes: int | None,
     metrics: str | None,
-    access_log: bool,
+    access_log: bool | None,
     log_format: str | None,
     shutdown_timeout: float | None,
     no_ui: bool,
@@ -171,8 +170,8 @@ def serve(
         os.environ["THREADKIT_MAX_BODY_BYTES"] = str(max_body_bytes)
     if metrics is not None:
         os.environ["THREADKIT_METRICS"] = metrics
-    if access_log:
-        os.environ["THREADKIT_ACCESS_LOG"] = "1"
+    if access_log is not None:
+        os.environ["THREADKIT_ACCESS_LOG"] = "1" if access_log else "0"
     if log_format is not None:
         os.environ["THREADKIT_LOG_FORMAT"] = log_format
     if shutdown_timeout is not None:
