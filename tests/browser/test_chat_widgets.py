@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.chat_harness import mount_chat
-from tests.browser.conftest import REPO
+from tests.browser.conftest import REPO, axe_violations
 from tests.conftest import Server
 
 pytestmark = pytest.mark.skipif(
@@ -60,6 +60,7 @@ def test_the_widgets_workflow_streams_its_widgets_and_answers_an_action(
     expect(card).to_contain_text("Streaming one Text in deltas.")  # value deltas applied
     expect(card.locator("strong")).to_have_text("markdown")
     expect(card.get_by_role("img", name="threadkit logo")).to_be_visible()
+    assert axe_violations(page) == []
     widgets.nth(1).get_by_text("Item 2").click()
     m.wait_idle(2)
     expect(m.item("assistant_message")).to_have_text('widgets.echo {"n": 2, "via": "item"}')
