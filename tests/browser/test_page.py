@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import (
     BROWSER_WORKFLOWS,
@@ -18,6 +19,7 @@ from tests.browser.conftest import (
     PageLog,
     axe_violations,
     needs_component,
+    open_chat,
     start_ui_server,
     ui_key,
     ui_token,
@@ -155,21 +157,74 @@ def test_the_page_creates_sessions_for_the_chosen_user_and_workflow(
 def test_the_theme_toggle_and_both_themes_pass_axe(
     page: Any, quiet_without_component: PageLog, ui_server: Server, project: str
 ) -> None:
-    page.emulate_media(color_scheme="light")
+    # no transitions: the switch's computed style is its end state at once
+    page.emulate_media(color_scheme="light", reduced_motion="reduce")
     page.goto(f"{ui_server.url}/?token={ui_token(ui_server, project)}")
     page.get_by_label("Workflow").wait_for()
-    toggle = page.get_by_role("button", name="Dark theme")
+    # a toggle: its name stays, aria-pressed and the switch beside it say the state
+    toggle = page.get_by_role("button", name="Dark theme", exact=True)
+    knob = "getComputedStyle(document.querySelector('#theme .switch-track'), '::after').transform"
     assert toggle.get_attribute("aria-pressed") == "false"
     assert page.evaluate("document.documentElement.dataset.theme") == "light"
     light = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    knob_off = page.evaluate(knob)
     assert axe_violations(page) == []
     toggle.click()
     assert toggle.get_attribute("aria-pressed") == "true"
+    assert toggle.inner_text().strip() == "Dark theme"
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") != light
+    assert page.evaluate(knob) != knob_off
     assert axe_violations(page) == []
+    # once used, the toggle's choice wins over the system's
+    page.emulate_media(color_scheme="light")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "false"
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
     page.goto(ui_server.url + "/")
     assert axe_violations(page) == []  # the sign-in form too
+
+
+def test_the_page_follows_the_system_theme_until_the_toggle_is_used(
+    page: Any, page_log: PageLog, ui_server: Server
+) -> None:
+    page.emulate_media(color_scheme="dark")
+    page.goto(ui_server.url + "/")
+    toggle = page.get_by_role("button", name="Dark theme", exact=True)
+    assert toggle.get_attribute("aria-pressed") == "true"
+    page.emulate_media(color_scheme="light")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+
+
+@needs_component
+def test_the_toggle_passes_the_theme_to_the_component_and_keeps_the_thread(
+    page: Any, page_log: PageLog, ui_server: Server, project: str
+) -> None:
+    page.emulate_media(color_scheme="light")
+    opened = open_chat(page, ui_server, project, user="theo")
+    chat = opened.chat
+    host = page.locator("threadkit-chat")
+    expect(host).to_have_attribute("data-color-scheme", "light")
+    surface = "getComputedStyle(document.querySelector('threadkit-chat')).color"
+    light_text = page.evaluate(surface)
+    composer = chat.get_by_role("textbox", name="Message")
+    composer.fill("Before the switch")
+    composer.press("Enter")
+    answer = chat.locator('[data-item-type="assistant_message"]')
+    answer.get_by_text("Before the switch").wait_for()
+
+    page.get_by_role("button", name="Dark theme", exact=True).click()
+    expect(host).to_have_attribute("data-color-scheme", "dark")
+    assert page.evaluate(surface) != light_text
+    # the same element and the same thread: setOptions with the same api keeps it open
+    expect(answer).to_have_count(1)
+    assert opened.ready_count() == 1
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Dark theme", exact=True).click()
+    expect(host).to_have_attribute("data-color-scheme", "light")
+    expect(answer).to_have_count(1)
 
 
 def test_a_phone_sized_screen_needs_no_sideways_scrolling(

@@ -207,8 +207,8 @@ async function startChat() {
 function applyTheme(scheme) {
   document.documentElement.dataset.theme = scheme;
   const dark = scheme === 'dark';
+  // A toggle keeps its name ("Dark theme"); aria-pressed and the switch show its state.
   els.theme.setAttribute('aria-pressed', String(dark));
-  els.theme.textContent = 'Dark theme';
   if (state.chat && state.options) {
     // The same api object: the component keeps the open thread.
     state.options = { ...state.options, theme: { ...state.options.theme, colorScheme: scheme } };
@@ -222,9 +222,15 @@ function main() {
   const params = new URLSearchParams(window.location.search);
   // ?user= and ?workflow= preset the picker (links to a given chat)
   const wanted = { user: params.get('user') || '', workflow: params.get('workflow') || '' };
-  const prefersDark = window.matchMedia?.('(prefers-color-scheme: dark)').matches;
-  applyTheme(prefersDark ? 'dark' : 'light');
+  // The system's preference until the toggle is used; then the person's choice.
+  const system = window.matchMedia?.('(prefers-color-scheme: dark)');
+  let chosen = false;
+  applyTheme(system?.matches ? 'dark' : 'light');
+  system?.addEventListener('change', (event) => {
+    if (!chosen) applyTheme(event.matches ? 'dark' : 'light');
+  });
   els.theme.addEventListener('click', () => {
+    chosen = true;
     applyTheme(colorScheme() === 'dark' ? 'light' : 'dark');
   });
   els.signOut.addEventListener('click', () => showSignIn());
