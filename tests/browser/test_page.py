@@ -242,6 +242,11 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(
         for label in ("User name", "Workflow"):
             box = page.get_by_label(label).bounding_box()
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+            # each label sits right above its own field, not at the end of another line
+            text = page.locator("label", has_text=label).bounding_box()
+            assert text is not None
+            assert abs(text["x"] - box["x"]) <= 1
+            assert 0 <= box["y"] - (text["y"] + text["height"]) <= 12
         font = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
         assert font >= 16
     finally:

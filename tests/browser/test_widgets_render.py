@@ -817,6 +817,42 @@ def test_chart_tooltip_follows_the_pointer(tk: Any) -> None:
     assert style(tk, '[data-widget="Chart"] rect.tkw-bar', "fill") != ""
 
 
+def test_a_line_is_drawn_over_the_bars_with_a_dot_on_each_value(tk: Any) -> None:
+    from chatkit.widgets import BarSeries, LineSeries
+
+    show(
+        tk,
+        Card(
+            children=[
+                Chart(
+                    data=[{"m": "Jan", "a": 3, "b": 1}, {"m": "Feb", "a": 5, "b": 2}],
+                    # the line is listed first: it must not end up under the bars
+                    series=[LineSeries(label="B", dataKey="b"), BarSeries(label="A", dataKey="a")],
+                    xAxis="m",
+                )
+            ]
+        ),
+    )
+    chart = tk.locator('[data-widget="Chart"] svg')
+    shapes = chart.evaluate(
+        "svg => [...svg.querySelectorAll('.tkw-bar, .tkw-line, .tkw-dot')]"
+        ".map(e => e.getAttribute('class'))"
+    )
+    assert shapes == ["tkw-bar", "tkw-bar", "tkw-line", "tkw-dot", "tkw-dot"]
+    # each dot sits on the line's point, ringed in its colour and filled like the card
+    line = chart.locator(".tkw-line")
+    start = line.evaluate("p => { const s = p.getPointAtLength(0); return [s.x, s.y]; }")
+    first = chart.locator(".tkw-dot").first
+    centre = [float(first.get_attribute("cx")), float(first.get_attribute("cy"))]
+    assert centre == pytest.approx(start, abs=0.01)
+    assert style(tk, '[data-widget="Chart"] .tkw-dot', "stroke") == style(
+        tk, '[data-widget="Chart"] .tkw-line', "stroke"
+    )
+    assert style(tk, '[data-widget="Chart"] .tkw-dot', "fill") == style(
+        tk, '[data-widget="Card"]', "background-color"
+    )
+
+
 @pytest.mark.parametrize("kind", [Card, ListView, BasicRoot])
 def test_an_empty_root_renders(tk: Any, kind: Any) -> None:
     show(tk, kind(children=[]))
@@ -871,6 +907,26 @@ def test_auto_focus_auto_select_and_auto_resize(tk: Any) -> None:
         heights.append(area.evaluate("e => e.offsetHeight"))
     assert heights[0] < heights[1] < heights[2]
     assert area.evaluate("e => e.scrollHeight > e.clientHeight")  # capped at maxRows
+
+
+def test_a_textarea_looks_like_the_inputs_beside_it(tk: Any) -> None:
+    from chatkit.widgets import Textarea
+
+    show(
+        tk,
+        Card(
+            children=[
+                Input(name="i", size="lg"),
+                Textarea(name="t", size="lg"),
+            ]
+        ),
+    )
+    for prop in ("font-family", "font-size", "border-top-left-radius", "border-top-color"):
+        assert style(tk, 'textarea[name="t"]', prop) == style(tk, 'input[name="i"]', prop), prop
+    # its rows set its height, not the controls' one-line height
+    area = tk.locator('textarea[name="t"]')
+    line = tk.locator('input[name="i"]')
+    assert area.evaluate("e => e.offsetHeight") > line.evaluate("e => e.offsetHeight")
 
 
 def test_a_form_inside_a_form_card_submits_its_own_fields(tk: Any) -> None:

@@ -112,7 +112,8 @@ function fillWorkflows(listed, wanted) {
   for (const workflow of listed.data) {
     const option = document.createElement('option');
     option.value = workflow.name;
-    option.textContent = `${workflow.name} (${workflow.kind})`;
+    option.textContent = workflow.name;
+    option.title = `${workflow.name}: a ${workflow.kind} workflow`;
     els.workflow.append(option);
   }
   const names = listed.data.map((w) => w.name);

@@ -132,7 +132,12 @@ function Chart(node) {
     const catGap = Math.min(band * 0.8, node.barCategoryGap ?? band * 0.2);
     const barGap = node.barGap ?? 4;
     const barW = groups.length ? Math.max(1, (band - catGap - barGap * (groups.length - 1)) / groups.length) : 0;
-    series.forEach((s, si) => {
+    // Bars first, then areas, then lines, whatever the series' order: a line stays on
+    // top of the bars it is read against.
+    const layer = { bar: 0, area: 1, line: 2 };
+    const order = series.map((_, si) => si).sort((a, b) => (layer[series[a].type] ?? 2) - (layer[series[b].type] ?? 2));
+    order.forEach((si) => {
+      const s = series[si];
       const paint = (shape) => {
         shape.style[s.type === 'line' ? 'stroke' : 'fill'] = fills[si];
         if (s.type === 'area') shape.style.stroke = fills[si];
@@ -151,7 +156,11 @@ function Chart(node) {
       if (s.type === 'area') {
         const base = rows.map((_, ri) => [left + (ri + 0.5) * band, y(spans[si][ri][0])]).reverse();
         paint(svg('path', { class: 'tkw-area', d: `${curve(top, s.curveType)}${curve(base, s.curveType, 'L')}Z` }));
-      } else paint(svg('path', { class: 'tkw-line', d: curve(top, s.curveType) }));
+      } else {
+        paint(svg('path', { class: 'tkw-line', d: curve(top, s.curveType) }));
+        // a dot on every value, ringed in the series' colour (readable over a bar too)
+        for (const [cx, cy] of top) paint(svg('circle', { class: 'tkw-dot', cx, cy, r: 3.5 }));
+      }
     });
     geometry = { width, left, band, hover };
   }

@@ -70,7 +70,7 @@ function Input(node) {
 }
 
 function Textarea(node) {
-  const f = el('textarea', `tkw-input tkw-textarea ${variantClass(node, 'outline')}`);
+  const f = el('textarea', `tkw-input tkw-ctl tkw-textarea ${variantClass(node, 'outline')}`);
   applyControl(f, node);
   if (node.rows > 0) f.rows = node.rows;
   textField(f, node, String(node.defaultValue ?? ''));
