@@ -227,6 +227,26 @@ def test_the_toggle_passes_the_theme_to_the_component_and_keeps_the_thread(
     expect(answer).to_have_count(1)
 
 
+def test_the_bar_is_one_line_on_a_1000_px_screen(
+    page: Any, quiet_without_component: PageLog, ui_server: Server, project: str
+) -> None:
+    page.set_viewport_size({"width": 1000, "height": 700})
+    page.goto(f"{ui_server.url}/?token={ui_token(ui_server, project)}&workflow=widgets")
+    page.get_by_label("Workflow").wait_for()
+    tops = {
+        name: page.get_by_role(role, name=name, exact=True).bounding_box()["y"]
+        for role, name in [
+            ("textbox", "User name"),
+            ("combobox", "Workflow"),
+            ("button", "Start new chat"),
+            ("button", "Dark theme"),
+            ("button", "Sign out"),
+        ]
+    }
+    assert max(tops.values()) - min(tops.values()) <= 4, tops
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1000
+
+
 def test_a_phone_sized_screen_needs_no_sideways_scrolling(
     browser: Any, ui_server: Server, project: str
 ) -> None:
