@@ -247,6 +247,27 @@ def test_the_bar_is_one_line_on_a_1000_px_screen(
     assert page.evaluate("document.documentElement.scrollWidth") <= 1000
 
 
+@needs_component
+def test_the_page_chat_takes_attachments_as_its_sessions_allow(
+    page: Any, page_log: PageLog, ui_server: Server, project: str
+) -> None:
+    chat = open_chat(page, ui_server, project, user="uma").chat
+    expect(chat.get_by_role("button", name="Add attachment")).to_be_visible()
+    chat.locator('input[type="file"]').set_input_files(
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"some notes\n"}
+    )
+    pending = chat.get_by_role("list", name="Attachments")
+    expect(pending.locator(".tk-chip-done")).to_have_count(1)
+    composer = chat.get_by_role("textbox", name="Message")
+    composer.fill("with a file")
+    composer.press("Enter")
+    chat.locator('[data-item-type="assistant_message"]').get_by_text("with a file").wait_for()
+    client = ui_server.client(project)
+    thread = client.beta.chatkit.threads.list(user="uma").data[0]
+    items = client.beta.chatkit.threads.list_items(thread.id, order="asc").data
+    assert [a.name for a in items[0].attachments] == ["notes.txt"]  # type: ignore[union-attr]
+
+
 def test_a_phone_sized_screen_needs_no_sideways_scrolling(
     browser: Any, ui_server: Server, project: str
 ) -> None:

@@ -195,7 +195,8 @@ async function startChat() {
     api: { url: '/chatkit', getClientSecret },
     theme: { colorScheme: colorScheme() },
     history: { enabled: true },
-    composer: { placeholder: `Message ${workflow}` },
+    // the sessions allow uploads (createSession), so the composer offers them
+    composer: { placeholder: `Message ${workflow}`, attachments: { enabled: true } },
   };
   chat.addEventListener('chatkit.ready', () => setStatus(''), { once: true });
   els.slot.append(chat);
