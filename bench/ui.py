@@ -124,7 +124,8 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     config = folder / "threadkit.toml"
     config.write_text(
         '[workflows.ticker]\nkind = "python"\ntarget = "ui_workflows:ticker"\n'
-        f"python_path = [{json.dumps(str(ROOT / 'bench'))}]\n"
+        # the repository too: the workflow shares the tests' message helpers
+        f"python_path = [{json.dumps(str(ROOT / 'bench'))}, {json.dumps(str(ROOT))}]\n"
     )
     key = (
         subprocess.run(

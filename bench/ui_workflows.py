@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 from chatkit.types import (
     AssistantMessageContent,
-    AssistantMessageContentPartAdded,
     AssistantMessageContentPartTextDelta,
-    AssistantMessageItem,
-    ThreadItemAddedEvent,
     ThreadItemDoneEvent,
     ThreadItemUpdatedEvent,
     ThreadStreamEvent,
 )
+
+from tests.sample_workflows import _message, _started
 
 DELTAS = 300
 #: not a multiple of a 60 Hz frame, so arrivals fall everywhere inside frames
@@ -25,19 +23,9 @@ INTERVAL_S = 0.013
 
 async def ticker(thread: Any, message: Any, context: Any) -> AsyncIterator[ThreadStreamEvent]:
     """``tok1 tok2 ... tok300``, one delta every 13 ms, in markdown with some emphasis."""
-    item = AssistantMessageItem(
-        id=context.store.generate_item_id("message", thread, context),
-        thread_id=thread.id,
-        created_at=datetime.now(),
-        content=[],
-    )
-    yield ThreadItemAddedEvent(item=item)
-    yield ThreadItemUpdatedEvent(
-        item_id=item.id,
-        update=AssistantMessageContentPartAdded(
-            content_index=0, content=AssistantMessageContent(text="")
-        ),
-    )
+    item = _message(thread, context)
+    for event in _started(item):
+        yield event
     text = ""
     for n in range(1, DELTAS + 1):
         await asyncio.sleep(INTERVAL_S)

@@ -145,18 +145,10 @@ class AccessLog:
             return
         waiting, self._waiting = self._waiting, []
         line = self._json_line if self.json else self._text_line
-        self.stream.write("".join([line(*figures) for figures in waiting]))
+        self.stream.write("".join([line(figures) for figures in waiting]))
 
-    def _json_line(
-        self,
-        now: float,
-        request_id: str,
-        method: str,
-        route: str,
-        status: int,
-        seconds: float,
-        project: str | None,
-    ) -> str:
+    def _json_line(self, figures: tuple[Any, ...]) -> str:
+        now, request_id, method, route, status, seconds, project = figures
         key = (method, route, status, project)
         parts = self._parts.get(key)
         if parts is None:
@@ -172,16 +164,8 @@ class AccessLog:
             f'"request_id":"{request_id}{parts[0]}{seconds * 1000:.3f}{parts[1]}'
         )
 
-    def _text_line(
-        self,
-        now: float,
-        request_id: str,
-        method: str,
-        route: str,
-        status: int,
-        seconds: float,
-        project: str | None,
-    ) -> str:
+    def _text_line(self, figures: tuple[Any, ...]) -> str:
+        now, request_id, method, route, status, seconds, project = figures
         return (
             f"{self._time(now)} access {method} {route} {status} {seconds * 1000:.1f}ms "
             f"request={request_id} project={project or '-'}\n"
