@@ -108,6 +108,12 @@ def main() -> None:
     os.environ["BENCH_REFERENCE_DB"] = args.db
     os.environ["BENCH_REFERENCE_PROJECT"] = args.project
     os.environ["BENCH_REFERENCE_POOL"] = str(args.pool)
+    serve("reference_app:create_app", args)
+
+
+def serve(target: str, args: argparse.Namespace) -> None:
+    """Serve the app factory ``target`` (``module:function`` of this folder) with the
+    ``--server``, ``--host``, ``--port`` and ``--workers`` of ``args``."""
     here = str(Path(__file__).resolve().parent)
     if args.server == "granian":
         from granian import Granian
@@ -115,7 +121,7 @@ def main() -> None:
 
         sys.path.insert(0, here)
         Granian(
-            "reference_app:create_app",
+            target,
             address=args.host,
             port=args.port,
             interface=Interfaces.ASGI,
@@ -128,7 +134,7 @@ def main() -> None:
     import uvicorn
 
     uvicorn.run(
-        "reference_app:create_app",
+        target,
         factory=True,
         app_dir=here,
         host=args.host,

@@ -204,6 +204,7 @@ async def _seed_for_plans(store: PostgresStore) -> dict[str, Any]:
         "max_files": 5,
         "now_ms": 5_060_000,
         "window_ms": 60_000,
+        "bucket_ms": 100,
         "thread_ids": [sample.id],
         "item_ids": ["cthi_x"],
         "users": [sample.user],
@@ -235,12 +236,12 @@ def test_request_path_queries_use_indexes(pg_url: str) -> None:
         conn = await asyncpg.connect(pg_url)
         plans: dict[str, str] = {}
         try:
-            # A busy server's request log: with a few hundred rows a sequential scan is
+            # A busy server's windows: with a few hundred rows a sequential scan is
             # rightly the cheapest plan, and the planner's pick would be a coin toss.
             await conn.execute(
-                "INSERT INTO session_requests (project, session_id, at_ms)"
-                " SELECT 'proj_' || (g % 40), 'cksess_' || (g % 600), 5000000 + g"
-                " FROM generate_series(1, 50000) AS g"
+                "INSERT INTO session_buckets (project, session_id, bucket, n)"
+                " SELECT 'proj_' || (g % 40), 'cksess_' || (g % 600), 50000 + g / 600, 1"
+                " FROM generate_series(1, 50000) AS g ON CONFLICT DO NOTHING"
             )
             await conn.execute("ANALYZE")
             listing_queries = {q.sql for q in _listing_pages()}

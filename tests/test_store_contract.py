@@ -698,16 +698,44 @@ def test_request_slots_slide_and_refusals_do_not_count(database: Database) -> No
         project = new_id("proj")
         sid, other = new_id("cksess"), new_id("cksess")
         window = 60_000
+        # 100 000 opens its bucket, which ends at 100 099: that request leaves the
+        # window at 160 099; 110 050 leaves at 170 099.
         assert await store.take_request_slot(project, sid, 100_000, 2, window) is None
-        assert await store.take_request_slot(project, sid, 110_000, 2, window) is None
-        # full: wait until the oldest (100 000) leaves the window at 160 000
-        assert await store.take_request_slot(project, sid, 120_000, 2, window) == 40_000
-        assert await store.take_request_slot(project, sid, 159_999, 2, window) == 1
-        # another session has its own window
+        assert await store.take_request_slot(project, sid, 110_050, 2, window) is None
+        assert await store.take_request_slot(project, sid, 120_000, 2, window) == 40_099
+        assert await store.take_request_slot(project, sid, 160_098, 2, window) == 1
+        # another session has a window of its own
         assert await store.take_request_slot(project, other, 120_000, 2, window) is None
-        # refusals were not recorded: at 160 000 only the 110 000 request still counts
-        assert await store.take_request_slot(project, sid, 160_000, 2, window) is None
-        assert await store.take_request_slot(project, sid, 160_001, 2, window) == 9_999
+        # refusals were not counted: at 160 099 only the 110 050 request still counts
+        assert await store.take_request_slot(project, sid, 160_099, 2, window) is None
+        assert await store.take_request_slot(project, sid, 160_100, 2, window) == 9_999
+
+    on(database, work)
+
+
+def test_request_window_edges(database: Database) -> None:
+    """A bucket counts in full while any of it is inside the window: a request is never
+    let go before 60 s have passed since it, and is let go within a bucket after that."""
+
+    async def work(store: ThreadStore) -> None:
+        project, sid = new_id("proj"), new_id("cksess")
+        window = 60_000
+        # three requests in one bucket (1 000 000 .. 1 000 099), the last at its end
+        for at in (1_000_000, 1_000_050, 1_000_099):
+            assert await store.take_request_slot(project, sid, at, 3, window) is None
+        assert await store.take_request_slot(project, sid, 1_000_100, 3, window) == 59_999
+        # 60 s after the last of them: still refused, one millisecond later admitted
+        assert await store.take_request_slot(project, sid, 1_060_098, 3, window) == 1
+        assert await store.take_request_slot(project, sid, 1_060_099, 3, window) is None
+        # the whole bucket left at once: two more fit
+        assert await store.take_request_slot(project, sid, 1_060_099, 3, window) is None
+        assert await store.take_request_slot(project, sid, 1_060_150, 3, window) is None
+        assert await store.take_request_slot(project, sid, 1_060_150, 3, window) == 59_949
+        # a session idle for a whole window starts over with nothing counted
+        later = 1_060_150 + 2 * window
+        for k in range(3):
+            assert await store.take_request_slot(project, sid, later + k, 3, window) is None
+        assert await store.take_request_slot(project, sid, later + 3, 3, window) is not None
 
     on(database, work)
 

@@ -1,8 +1,11 @@
 """The per-session request limit: a sliding 60-second window, kept in the store.
 
 Kept in the store rather than in memory so that every worker process (and every
-machine over one PostgreSQL) shares one count per session. Refused requests are
-not recorded, so a client that keeps retrying too early is not locked out for longer.
+machine over one PostgreSQL) shares one count per session. The store counts requests
+per 100 ms bucket (``threadkit.stores.request_window``), so a check costs the same
+under any load and a request leaves the window up to 100 ms after its minute, never
+before. Refused requests are not recorded, so a client that keeps retrying too early
+is not locked out for longer.
 """
 
 from __future__ import annotations

@@ -175,11 +175,12 @@ class RowStore(MaintenanceRows, abc.ABC):
     ) -> int | None:
         """Admit one request of a session under a sliding-window limit, atomically.
 
-        Requests admitted in ``(now_ms - window_ms, now_ms]`` count against ``limit``.
-        Below it, record this request at ``now_ms`` and return ``None``; otherwise record
-        nothing (refused requests do not count) and return the milliseconds until the
-        oldest counted request leaves the window. Entries older than the window may be
-        purged for all sessions.
+        Requests are counted per bucket (``request_window``): those of every bucket with
+        a millisecond in ``(now_ms - window_ms, now_ms]`` count against ``limit``. Below
+        it, count this request in the bucket of ``now_ms`` and return ``None``; otherwise
+        count nothing (refused requests do not count) and return the milliseconds until
+        the oldest counted bucket leaves the window. The windows of sessions idle for
+        longer than the window may be purged.
         """
 
     @abc.abstractmethod

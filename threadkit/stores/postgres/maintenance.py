@@ -28,13 +28,18 @@ _ENDED = "LEAST(s.expires_at, COALESCE(s.cancelled_at, s.expires_at)) < $3"
 DELETE_SESSIONS = (
     "WITH gone AS (DELETE FROM sessions s USING unnest($1::text[], $2::text[]) AS k(p, i)"
     f" WHERE s.project = k.p AND s.id = k.i AND {_ENDED} RETURNING s.project, s.id),"
-    " requests AS (DELETE FROM session_requests r USING gone"
-    " WHERE r.project = gone.project AND r.session_id = gone.id RETURNING 1)"
-    " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM requests)"
+    " windows AS (DELETE FROM session_windows w USING gone"
+    " WHERE w.project = gone.project AND w.session_id = gone.id RETURNING 1),"
+    " buckets AS (DELETE FROM session_buckets b USING gone"
+    " WHERE b.project = gone.project AND b.session_id = gone.id RETURNING 1)"
+    " SELECT (SELECT count(*) FROM gone),"
+    " (SELECT count(*) FROM windows) + (SELECT count(*) FROM buckets)"
 )
 COUNT_REQUESTS = (
-    "SELECT count(*) FROM session_requests r, unnest($1::text[], $2::text[]) AS k(p, i)"
-    " WHERE r.project = k.p AND r.session_id = k.i"
+    "SELECT (SELECT count(*) FROM session_windows w, unnest($1::text[], $2::text[]) AS k(p, i)"
+    " WHERE w.project = k.p AND w.session_id = k.i)"
+    " + (SELECT count(*) FROM session_buckets b, unnest($1::text[], $2::text[]) AS k(p, i)"
+    " WHERE b.project = k.p AND b.session_id = k.i)"
 )
 ATTACHMENT_PAGE = (
     "SELECT project, id, payload::text FROM attachments"

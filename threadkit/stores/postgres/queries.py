@@ -134,14 +134,11 @@ RESERVE_UPLOAD = Query(
     " WHERE project = $1 AND id = $2 AND ($3::integer IS NULL OR files_used < $3::integer)",
     ("project", "session_id", "max_files"),
 )
-# Rate limit: under a per-session lock (its own statement, so the count below sees
-# every admission committed before it), count the window, admit if below the limit,
-# and purge a bounded batch of expired entries of any session without waiting on
-# rows another request is purging.
-# One round trip: the check, the record and the purge in one function (migration 5).
+# Rate limit: the session's window counted per time bucket, the check, the count and a
+# bounded purge of idle sessions' windows in one round trip (migration 6).
 TAKE_REQUEST_SLOT = Query(
-    "SELECT threadkit_take_request_slot($1, $2, $3, $4, $5)",
-    ("project", "session_id", "now_ms", "limit", "window_ms"),
+    "SELECT threadkit_take_request_slot($1, $2, $3, $4, $5, $6)",
+    ("project", "session_id", "now_ms", "limit", "window_ms", "bucket_ms"),
 )
 # Feedback is exported by `seq`; a per-project lock taken before the sequence is read
 # makes `seq` order commit order, so an export paging by `seq` never skips a row.

@@ -26,6 +26,7 @@ from threadkit.stores.records import (
     SyncBatch,
     ThreadRow,
 )
+from threadkit.stores.request_window import BUCKET_MS
 from threadkit.stores.rows import (
     feedback_row,
     item_params,
@@ -251,7 +252,7 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
     ) -> int | None:
         return await self._pool.run(
             lambda c: c.fetchval(
-                TAKE_REQUEST_SLOT.sql, project, session_id, now_ms, limit, window_ms
+                TAKE_REQUEST_SLOT.sql, project, session_id, now_ms, limit, window_ms, BUCKET_MS
             ),
             idempotent=False,
         )
