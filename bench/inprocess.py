@@ -4,9 +4,13 @@ No network and no HTTP server: only application code is compared (authentication
 routing, middleware, the store call, the response). Both apps read the same SQLite
 file from ``bench/generate.py``; they run interleaved in rounds, and the fastest round
 of each is compared (the least disturbed by the machine). ``--profile`` adds a
-cProfile of threadkit's retrieves. Usage::
+cProfile of threadkit's retrieves. ``--protocol`` compares threadkit's protocol reads
+(``threads.get_by_id``, ``items.list``, ``threads.list`` over ``POST /chatkit``, with a
+project key and with a session secret) with its own REST retrieve instead, and
+``--profile`` then profiles the scenario it names. Usage::
 
     .venv/bin/python bench/inprocess.py --data bench-data/full [--rounds 15] [--profile]
+    .venv/bin/python bench/inprocess.py --data bench-data/small --protocol [--profile items_key]
 """
 
 from __future__ import annotations
@@ -45,6 +49,105 @@ def scope(thread_id: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
 
 async def receive() -> dict[str, Any]:
     return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def post_scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {**scope("", headers), "method": "POST", "path": "/chatkit"}
+
+
+async def protocol(args: argparse.Namespace) -> None:
+    """Protocol reads vs the REST retrieve of the same threads, in one process."""
+    meta = orjson.loads((args.data / "meta.json").read_bytes())
+    samples = orjson.loads((args.data / "samples.json").read_bytes())
+    os.environ["THREADKIT_DATABASE_URL"] = meta["database_url"]
+    from threadkit.app import create_app
+    from threadkit.services.sessions import SessionService
+
+    app = create_app()
+    threads = samples["threads"][: args.ids]
+    statuses: set[int] = set()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.add(message["status"])
+
+    base = [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json")]
+    key = (b"authorization", b"Bearer " + meta["key"].encode())
+
+    async with app.router.lifespan_context(app):
+        service = SessionService(app.state.store, ["echo"])
+        secrets: dict[str, bytes] = {}
+        for _, user in threads:
+            if user not in secrets:
+                made = await service.create(
+                    meta["project"],
+                    {
+                        "user": user,
+                        "workflow": {"id": "echo"},
+                        "rate_limits": {"max_requests_per_1_minute": 2**31 - 1},
+                    },
+                )
+                secrets[user] = b"Bearer " + made["client_secret"].encode()
+
+        def requests(kind: str, auth: str) -> list[tuple[dict[str, Any], bytes]]:
+            out = []
+            for thread_id, user in threads:
+                if kind == "retrieve":
+                    headers = [*base, key, (b"openai-beta", b"chatkit_beta=v1")]
+                    out.append((scope(thread_id, headers), b""))
+                    continue
+                if auth == "key":
+                    headers = [*base, key, (b"x-chatkit-user", user.encode())]
+                else:
+                    headers = [*base, (b"authorization", secrets[user])]
+                params: dict[str, Any] = {"thread_id": thread_id}
+                if kind == "threads.list":
+                    params = {"limit": 20}
+                elif kind == "items.list":
+                    params["limit"] = 20
+                body = orjson.dumps({"type": kind, "params": params})
+                out.append((post_scope(headers), body))
+            return out
+
+        scenarios = {
+            "retrieve": requests("retrieve", "key"),
+            "get_key": requests("threads.get_by_id", "key"),
+            "items_key": requests("items.list", "key"),
+            "list_key": requests("threads.list", "key"),
+            "get_secret": requests("threads.get_by_id", "secret"),
+            "items_secret": requests("items.list", "secret"),
+            "list_secret": requests("threads.list", "secret"),
+        }
+
+        async def per_request_us(name: str, n: int) -> float:
+            pool = scenarios[name]
+            started = time.perf_counter()
+            for i in range(n):
+                request_scope, body = pool[i % len(pool)]
+
+                async def receive_body(body: bytes = body) -> dict[str, Any]:
+                    return {"type": "http.request", "body": body, "more_body": False}
+
+                await app(request_scope, receive_body, send)
+            return (time.perf_counter() - started) / n * 1e6
+
+        for name in scenarios:
+            await per_request_us(name, 500)
+        if statuses != {200}:
+            raise SystemExit(f"unexpected statuses {sorted(statuses)}: wrong data set or key?")
+        best: dict[str, float] = {name: float("inf") for name in scenarios}
+        for _ in range(args.rounds):
+            for name in scenarios:
+                best[name] = min(best[name], await per_request_us(name, args.requests))
+        print(f"fastest of {args.rounds} rounds of {args.requests:,} requests (µs per request):")
+        for name, us in best.items():
+            print(f"  {name:13} {us:7.1f}  REST retrieve / this {best['retrieve'] / us:.2f}")
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.enable()
+            await per_request_us(args.profile, 20_000)
+            profile.disable()
+            pstats.Stats(profile).sort_stats("tottime").print_stats(30)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -106,5 +209,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--requests", type=int, default=4_000, help="retrieves per round")
     parser.add_argument("--ids", type=int, default=2_000, help="sampled thread ids cycled over")
-    parser.add_argument("--profile", action="store_true")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--profile", nargs="?", const="retrieve", default=None, help="scenario to profile"
+    )
+    parser.add_argument("--protocol", action="store_true", help="protocol reads vs retrieve")
+    arguments = parser.parse_args()
+    asyncio.run(protocol(arguments) if arguments.protocol else main(arguments))

@@ -12,9 +12,10 @@ import openai
 import orjson
 import pytest
 
-from tests.chatkit_helpers import Chat, error_of, new_session
-from tests.conftest import Server, with_store
+from tests.chatkit_helpers import Chat, error_of, new_session, wait_for
+from tests.conftest import Server, start_server, stop_server, with_store
 from tests.helpers import validate
+from threadkit.services.sessions import SESSION_CACHE_SECONDS
 
 SESSIONS = "/v1/chatkit/sessions"
 
@@ -281,6 +282,29 @@ def test_cancel(server: Server, project: str) -> None:
     assert error_of(response)["code"] == "session_cancelled"
     # Cancelling again changes nothing.
     assert client.beta.chatkit.sessions.cancel(session.id).status == "cancelled"
+
+
+def test_a_cancel_made_by_another_server_takes_effect(
+    server: Server, project: str, tmp_path: Path
+) -> None:
+    """A second server on the same database remembers the session it has just checked
+    for a moment (``SESSION_CACHE_SECONDS``); a cancel made through the first one reaches
+    it within that bound, and through the first server it takes effect at once."""
+    other = start_server(server.db, server.backend, tmp_path)
+    try:
+        session = new_session(server, project, "alice")
+        here = Chat(server.url, session.client_secret)
+        there = Chat(other.url, session.client_secret)
+        assert there.post("threads.list", {}).status_code == 200  # now remembered there
+        server.client(project).beta.chatkit.sessions.cancel(session.id)
+        assert here.post("threads.list", {}).status_code == 401
+        response = wait_for(
+            lambda: (r := there.post("threads.list", {})).status_code == 401 and r,
+            timeout=SESSION_CACHE_SECONDS + 10,
+        )
+        assert error_of(response)["code"] == "session_cancelled"
+    finally:
+        stop_server(other)
 
 
 def test_cancel_answer_matches_the_schema(server: Server, project: str) -> None:

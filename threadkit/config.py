@@ -184,6 +184,9 @@ class Settings:
     access_log: bool = True
     #: seconds in-flight requests and streams get to finish after SIGTERM/SIGINT
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    #: ``threads.get_by_id``, ``items.list`` and ``threads.list`` answered from the stored
+    #: JSON (``protocol.reads``); ``THREADKIT_PROTOCOL_FAST_READS=0`` turns it off
+    protocol_fast_reads: bool = True
 
     @property
     def metrics_on_app(self) -> bool:
@@ -243,6 +246,7 @@ class Settings:
             access_log=_flag("THREADKIT_ACCESS_LOG", bool(server.get("access_log", True))),
             log_level=os.environ.get("THREADKIT_LOG_LEVEL") or str(server.get("log_level", "info")),
             shutdown_timeout=float(shutdown_timeout),
+            protocol_fast_reads=_flag("THREADKIT_PROTOCOL_FAST_READS", True),
         )
 
 

@@ -271,7 +271,9 @@ def _widget_from_rest(text: str) -> Any:
         )
 
 
-def _parse_json_object(text: str) -> dict[str, Any]:
+def json_object_from_text(text: str) -> dict[str, Any]:
+    """A tool call's ``arguments`` text as the object the protocol holds (a value that
+    is not an object is wrapped as ``{"value": ...}``)."""
     try:
         value = json.loads(text)
     except ValueError:
@@ -331,7 +333,7 @@ def rest_item_to_protocol(data: dict[str, Any]) -> ThreadItem:
             status="completed" if data["status"] == "completed" else "pending",
             call_id=data["call_id"],
             name=data["name"],
-            arguments=_parse_json_object(data["arguments"]),
+            arguments=json_object_from_text(data["arguments"]),
             output=output,
         )
     if kind == "chatkit.task":
@@ -364,6 +366,7 @@ def protocol_item_to_json(item: ThreadItem) -> str:
 __all__ = [
     "UserMessageTagContent",
     "datetime_to_us",
+    "json_object_from_text",
     "protocol_item_from_json",
     "protocol_item_to_json",
     "protocol_item_to_rest",

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 
 from threadkit.attachments import FileStorage
@@ -44,6 +46,22 @@ def _token(authorization: bytes | None) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return token.strip() or None
+
+
+def _protocol_headers(request: Request) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """The first ``Authorization``, ``X-ChatKit-User`` and ``X-ChatKit-Workflow`` headers,
+    in one pass over the ASGI scope's raw headers."""
+    authorization = user = workflow = None
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value
+        elif name == b"x-chatkit-user":
+            if user is None:
+                user = value
+        elif name == b"x-chatkit-workflow" and workflow is None:
+            workflow = value
+    return authorization, user, workflow
 
 
 def bearer_token(request: Request) -> str | None:
@@ -100,17 +118,33 @@ class ProtocolAuthenticator:
         self.store = store
         self.files = files
         self.public_url = public_url
+        #: (scheme, Host header, root path) -> the base URL Starlette derives from them
+        self._base_urls: dict[tuple[Any, ...], str] = {}
+
+    def _base_url(self, request: Request) -> str:
+        if self.public_url:
+            return self.public_url
+        scope = request.scope
+        host = next((v for n, v in scope["headers"] if n == b"host"), None)
+        key = (scope.get("scheme"), host, scope.get("root_path"), scope.get("server"))
+        found = self._base_urls.get(key)
+        if found is None:
+            found = str(request.base_url).rstrip("/")
+            if len(self._base_urls) < 256:  # a bounded number of names for this server
+                self._base_urls[key] = found
+        return found
 
     async def caller(self, request: Request) -> ChatContext:
         """The context of the calling user, or ``Unauthenticated``, ``RateLimited`` or
         ``InvalidRequest`` (no user header, an unknown workflow)."""
-        token = bearer_token(request)
+        authorization, user_header, workflow_header = _protocol_headers(request)
+        token = _token(authorization)
         if not token:
             raise Unauthenticated(
                 "You didn't provide a client secret. Send the session's client secret as "
                 "'Authorization: Bearer <client_secret>'."
             )
-        base_url = self.public_url or str(request.base_url).rstrip("/")
+        base_url = self._base_url(request)
         if is_session_secret(token):
             session = await self.sessions.authenticate(token)
             await self.limiter.admit(session)
@@ -133,7 +167,7 @@ class ProtocolAuthenticator:
                 base_url=base_url,
             )
         key = await self.keys.authenticate(token)
-        user = request.headers.get(USER_HEADER, "")
+        user = user_header.decode("latin-1") if user_header is not None else ""
         if not user or len(user) > MAX_USER:
             raise InvalidRequest(
                 "With a project API key, name the user in the 'X-ChatKit-User' header "
@@ -141,7 +175,9 @@ class ProtocolAuthenticator:
                 param="X-ChatKit-User",
                 code="missing_user",
             )
-        workflow_id = request.headers.get(WORKFLOW_HEADER) or self.workflows.default
+        workflow_id = (
+            workflow_header.decode("latin-1") if workflow_header else None
+        ) or self.workflows.default
         if workflow_id is None or workflow_id not in self.workflows:
             raise InvalidRequest(
                 f"Invalid 'X-ChatKit-Workflow': no workflow '{workflow_id}' is configured on "

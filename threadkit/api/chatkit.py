@@ -12,6 +12,7 @@ from threadkit.attachments import FileStorage
 from threadkit.attachments.local import LocalFileStorage
 from threadkit.config import Settings
 from threadkit.protocol.preconditions import Preconditions
+from threadkit.protocol.reads import FastReads
 from threadkit.protocol.server import ThreadkitServer
 from threadkit.services.attachments import AttachmentService
 from threadkit.services.chat_threads import ChatThreads
@@ -70,6 +71,7 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
         ),
         preconditions=Preconditions(threads, attachments),
         server=ThreadkitServer(store, threads, attachments, FeedbackService(store)),
+        reads=FastReads(store) if settings.protocol_fast_reads else None,
     )
     return ChatKitRoutes(
         routes=[

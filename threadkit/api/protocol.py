@@ -23,11 +23,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from threadkit.protocol.preconditions import Preconditions
-from threadkit.protocol.requests import parse_request
+from threadkit.protocol.reads import FastReads
+from threadkit.protocol.requests import decode_body, request_from
 from threadkit.protocol.server import ThreadkitServer
 
 from .auth import ProtocolAuthenticator
 from .body import read_body, refuse_declared_too_large
+from .responses import JSONBytesResponse
 from .routing import route
 from .sse import EventStream, guarded
 
@@ -40,23 +42,30 @@ class ProtocolEndpoint:
         authenticator: ProtocolAuthenticator,
         preconditions: Preconditions,
         server: ThreadkitServer,
+        reads: FastReads | None = None,
     ) -> None:
         self.max_body_bytes = max_body_bytes
         self.authenticator = authenticator
         self.preconditions = preconditions
         self.server = server
+        self.reads = reads
 
     async def handle(self, request: Request) -> Response:
         refuse_declared_too_large(request, self.max_body_bytes)  # before authenticating
         context = await self.authenticator.caller(request)
         request.scope["state"]["project"] = context.project  # for the access line
-        req = parse_request(await read_body(request, self.max_body_bytes))
+        data = decode_body(await read_body(request, self.max_body_bytes))
+        if self.reads is not None:
+            answer = await self.reads.answer(data, context)
+            if answer is not None:
+                return JSONBytesResponse(answer)
+        req = request_from(data)
         context.metadata = dict(req.metadata)
         await self.preconditions.check(req, context)
         result = await self.server.answer(req, context)
         if isinstance(result, StreamingResult):
             return EventStream(guarded(result))
-        return Response(result.json, media_type="application/json")
+        return JSONBytesResponse(result.json)
 
 
 def routes(endpoint: ProtocolEndpoint) -> list[Route]:

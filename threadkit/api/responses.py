@@ -24,3 +24,10 @@ class JSONResponse(Response):
             (b"content-length", str(len(self.body)).encode()),
             (b"content-type", b"application/json"),
         ]
+
+
+class JSONBytesResponse(JSONResponse):
+    """A body that is already JSON."""
+
+    def render(self, content: Any) -> bytes:
+        return bytes(content)

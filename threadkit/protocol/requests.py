@@ -23,17 +23,26 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def parse_request(body: bytes) -> ChatKitReq:
-    """The typed protocol request, validated once, or ``InvalidRequest`` naming what is
-    wrong: the JSON, the shape, the type or the first invalid parameter."""
+def decode_body(body: bytes) -> Any:
+    """The body's JSON value, or ``InvalidRequest`` when it is not JSON."""
     try:
-        data = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(
             f"We could not parse the JSON body of your request ({exc}). "
             "POST /chatkit expects a JSON object {type, params, metadata}.",
             code="invalid_json",
         ) from None
+
+
+def parse_request(body: bytes) -> ChatKitReq:
+    """The typed protocol request, validated once, or ``InvalidRequest`` naming what is
+    wrong: the JSON, the shape, the type or the first invalid parameter."""
+    return request_from(decode_body(body))
+
+
+def request_from(data: Any) -> ChatKitReq:
+    """``parse_request`` for a body already decoded (``decode_body``)."""
     if not isinstance(data, dict):
         raise InvalidRequest(
             "Invalid request body: expected a JSON object {type, params, metadata}.",

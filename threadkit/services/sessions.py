@@ -4,6 +4,11 @@ expiry, and authentication of client secrets.
 A client secret is ``ek_`` plus 43 random URL-safe characters (256 bits). Like API
 keys it is stored only as its SHA-256 (see ``keys``), with a masked hint for the
 cancel response; create is the only call that returns it in full.
+
+A live session found by its secret is remembered for ``SESSION_CACHE_SECONDS`` (never
+past its expiry), so that a client's requests do not each look it up again. A cancel
+made through this process drops the entry at once; one made through another process
+(another worker, another host) takes effect here within ``SESSION_CACHE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ MAX_STATE_STRING = 10 * 1024 * 1024
 MAX_USER = 512
 #: bound of the integers the spec leaves unbounded, so that every store can hold them
 MAX_INT = 2**31 - 1
+#: how long a looked-up session is trusted without asking the store again: the longest
+#: a cancel made by another process can go unnoticed here
+SESSION_CACHE_SECONDS = 2.0
+#: most sessions remembered at once (the cache is emptied when it is full)
+SESSION_CACHE_SIZE = 4096
 
 
 def is_session_secret(token: str) -> bool:
@@ -325,9 +335,18 @@ def session_not_found(session_id: str) -> NotFound:
 
 
 class SessionService:
-    def __init__(self, store: ThreadStore, workflows: Collection[str]) -> None:
+    def __init__(
+        self,
+        store: ThreadStore,
+        workflows: Collection[str],
+        *,
+        cache_seconds: float = SESSION_CACHE_SECONDS,
+    ) -> None:
         self.store = store
         self.workflows = workflows
+        self.cache_seconds = cache_seconds
+        #: secret hash -> (live session, monotonic time until which it is trusted)
+        self._cache: dict[str, tuple[SessionRow, float]] = {}
 
     async def create(self, project: str, body: Any) -> dict[str, Any]:
         fields = parse_create(body, self.workflows)
@@ -355,14 +374,27 @@ class SessionService:
         if await self.store.get_session(project, session_id) is None:
             raise session_not_found(session_id)
         await self.store.cancel_session(project, session_id, int(now))
+        self._forget(project, session_id)
         row = await self.store.get_session(project, session_id)
         if row is None:
             raise session_not_found(session_id)
         return session_object(row, row.secret_hint, now)
 
+    def _forget(self, project: str, session_id: str) -> None:
+        for key, (row, _) in list(self._cache.items()):
+            if row.id == session_id and row.project == project:
+                del self._cache[key]
+
     async def authenticate(self, secret: str) -> SessionRow:
         """The live session of a client secret, or ``Unauthenticated`` saying why not."""
-        row = await self.store.find_session(hash_secret(secret))
+        secret_hash = hash_secret(secret)
+        cached = self._cache.get(secret_hash)
+        if cached is not None:
+            row, trusted_until = cached
+            if time.monotonic() < trusted_until and time.time() < row.expires_at:
+                return row
+            del self._cache[secret_hash]
+        row = await self.store.find_session(secret_hash)
         if row is None:
             raise Unauthenticated(
                 f"Incorrect client secret provided: {mask(secret)}.",
@@ -379,4 +411,8 @@ class SessionService:
                 f"The session '{row.id}' has expired; create a new session.",
                 code="session_expired",
             )
+        if self.cache_seconds > 0:
+            if len(self._cache) >= SESSION_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[secret_hash] = (row, time.monotonic() + self.cache_seconds)
         return row

@@ -103,7 +103,6 @@ def request_path_queries() -> Iterator[tuple[str, Query]]:
         ("find_session", q.FIND_SESSION),
         ("cancel_session", q.CANCEL_SESSION),
         ("reserve_upload", q.RESERVE_UPLOAD),
-        ("lock_session", q.LOCK_SESSION),
         ("take_request_slot", q.TAKE_REQUEST_SLOT),
         ("put_feedback", q.PUT_FEEDBACK),
         ("list_feedback", q.LIST_FEEDBACK),

@@ -138,19 +138,9 @@ RESERVE_UPLOAD = Query(
 # every admission committed before it), count the window, admit if below the limit,
 # and purge a bounded batch of expired entries of any session without waiting on
 # rows another request is purging.
-LOCK_SESSION = Query(
-    "SELECT pg_advisory_xact_lock(hashtextextended('session ' || $1::text || ' ' || $2::text, 0))",
-    ("project", "session_id"),
-)
+# One round trip: the check, the record and the purge in one function (migration 5).
 TAKE_REQUEST_SLOT = Query(
-    "WITH purged AS (DELETE FROM session_requests WHERE id = ANY(ARRAY("
-    "SELECT id FROM session_requests WHERE at_ms <= $3::bigint - $5::bigint"
-    " ORDER BY at_ms LIMIT 100 FOR UPDATE SKIP LOCKED))),"
-    " counted AS (SELECT count(*) AS n, min(at_ms) AS oldest FROM session_requests"
-    " WHERE project = $1 AND session_id = $2 AND at_ms > $3::bigint - $5::bigint),"
-    " admitted AS (INSERT INTO session_requests (project, session_id, at_ms)"
-    " SELECT $1, $2, $3 FROM counted WHERE n < $4::bigint RETURNING 1)"
-    " SELECT n, oldest FROM counted",
+    "SELECT threadkit_take_request_slot($1, $2, $3, $4, $5)",
     ("project", "session_id", "now_ms", "limit", "window_ms"),
 )
 # Feedback is exported by `seq`; a per-project lock taken before the sequence is read

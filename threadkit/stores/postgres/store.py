@@ -61,7 +61,6 @@ from .queries import (
     LIST_KEYS,
     LIST_PROJECT_KEYS,
     LIST_USER_FEEDBACK,
-    LOCK_SESSION,
     PUT_ATTACHMENT,
     PUT_FEEDBACK,
     REMOVE_ATTACHMENT,
@@ -250,17 +249,12 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
     async def take_request_slot(
         self, project: str, session_id: str, now_ms: int, limit: int, window_ms: int
     ) -> int | None:
-        async def work(conn: asyncpg.Connection) -> int | None:
-            async with conn.transaction():
-                await conn.execute(LOCK_SESSION.sql, project, session_id)
-                count, oldest = await conn.fetchrow(
-                    TAKE_REQUEST_SLOT.sql, project, session_id, now_ms, limit, window_ms
-                )
-            if count >= limit:
-                return max(1, oldest + window_ms - now_ms)
-            return None
-
-        return await self._pool.run(work, idempotent=False)
+        return await self._pool.run(
+            lambda c: c.fetchval(
+                TAKE_REQUEST_SLOT.sql, project, session_id, now_ms, limit, window_ms
+            ),
+            idempotent=False,
+        )
 
     async def reserve_upload(self, project: str, session_id: str, max_files: int | None) -> bool:
         if names_nothing(project, session_id):

@@ -15,12 +15,14 @@ from threadkit.stores.rows import (
 )
 
 from .connections import Database
+from .windows import RequestWindows
 
 
 class AccessQueries:
     """The part of ``SQLiteStore`` that serves authentication and sessions."""
 
     _db: Database
+    _windows: RequestWindows
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -71,23 +73,8 @@ class AccessQueries:
     async def take_request_slot(
         self, project: str, session_id: str, now_ms: int, limit: int, window_ms: int
     ) -> int | None:
-        def run(conn: sqlite3.Connection) -> int | None:
-            since = now_ms - window_ms
-            conn.execute("DELETE FROM session_requests WHERE at_ms <= ?", (since,))
-            count, oldest = conn.execute(
-                "SELECT COUNT(*), MIN(at_ms) FROM session_requests"
-                " WHERE project = ? AND session_id = ? AND at_ms > ?",
-                (project, session_id, since),
-            ).fetchone()
-            if count >= limit:
-                return max(1, oldest + window_ms - now_ms)
-            conn.execute(
-                "INSERT INTO session_requests (project, session_id, at_ms) VALUES (?, ?, ?)",
-                (project, session_id, now_ms),
-            )
-            return None
-
-        return await self._db.transaction(run)
+        # In the windows file (see ``windows``), on this thread: no flush to wait for.
+        return self._windows.take(project, session_id, now_ms, limit, window_ms)
 
     async def reserve_upload(self, project: str, session_id: str, max_files: int | None) -> bool:
         def run(conn: sqlite3.Connection) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from threadkit.stores.maintenance import AttachmentRecord, Cursor, PruneStep
 
 from .connections import Database
+from .windows import RequestWindows
 
 _START = ("", "")
 
@@ -20,6 +21,7 @@ class MaintenanceQueries:
     """The part of ``SQLiteStore`` that prunes."""
 
     _db: Database
+    _windows: RequestWindows
 
     async def prune_sessions(
         self, ended_before: int, cursor: Cursor | None, limit: int, *, dry_run: bool = False
@@ -31,18 +33,9 @@ class MaintenanceQueries:
                 (*(cursor or _START), limit),
             ).fetchall()
             due = [(p, i) for p, i, exp, cancel in rows if min(exp, cancel or exp) < ended_before]
-            requests = 0
+            requests = self._windows.forget(due, dry_run=dry_run)
             for key in due:
-                if dry_run:
-                    requests += conn.execute(
-                        "SELECT COUNT(*) FROM session_requests"
-                        " WHERE project = ? AND session_id = ?",
-                        key,
-                    ).fetchone()[0]
-                else:
-                    requests += conn.execute(
-                        "DELETE FROM session_requests WHERE project = ? AND session_id = ?", key
-                    ).rowcount
+                if not dry_run:
                     conn.execute("DELETE FROM sessions WHERE project = ? AND id = ?", key)
             last = (rows[-1][0], rows[-1][1]) if len(rows) == limit else None
             return PruneStep({"sessions": len(due), "rate_limit_rows": requests}, [], last)

@@ -46,6 +46,7 @@ from .bulk import insert_unique
 from .connections import DEFAULT_CACHE_MIB, QUIET_SECONDS, Database
 from .maintenance import MaintenanceQueries
 from .migrate import migrate, schema_version
+from .windows import RequestWindows
 
 
 def sqlite_path(url: str) -> str:
@@ -89,6 +90,7 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
             cache_mib=cache_mib,
             quiet_seconds=quiet_seconds,
         )
+        self._windows = RequestWindows(self.path + "-windows", busy_timeout_ms=busy_timeout_ms)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -102,6 +104,7 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
     async def close(self) -> None:
         # In a thread: closing waits for the writer thread's last write.
         await asyncio.to_thread(self._db.close)
+        self._windows.close()
 
     async def schema_version(self) -> int:
         return schema_version(self.path)
