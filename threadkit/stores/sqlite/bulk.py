@@ -44,18 +44,20 @@ def insert_unique(conn: sqlite3.Connection, table: str, params: list[tuple[Any, 
     on the error. No savepoint guards the batch: SQLite would copy each page the batch
     touches into a sub-journal first, which made a bulk import 1.3x slower
     (docs/performance.md). A one-row ``INSERT`` checks its constraints before it
-    writes, so the refused row itself leaves nothing behind, and ``total_changes``
-    counts the rows that went in before it."""
+    writes, so the refused row itself leaves nothing behind, and the rows that went in
+    before it are those past the highest ``seq`` of before the batch (SQLite gives a new
+    row the highest rowid plus one). ``total_changes`` cannot tell: it counts the rows
+    the search triggers write too."""
     if not params:
         return
-    before = conn.total_changes
+    last = conn.execute(f"SELECT max(seq) FROM {table}").fetchone()[0] or 0
     try:
         conn.executemany(INSERT[table], params)
     except sqlite3.IntegrityError as exc:
         if exc.sqlite_errorname not in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
             raise
-        # total_changes is SQLite's 32-bit counter: it wraps on a long-lived connection
-        refused = params[(conn.total_changes - before) % (1 << 32)]
+        went_in = conn.execute(f"SELECT count(*) FROM {table} WHERE seq > ?", (last,)).fetchone()
+        refused = params[went_in[0]]
         raise DuplicateId(table.rstrip("s"), refused[_ID_AT[table]]) from exc
 
 

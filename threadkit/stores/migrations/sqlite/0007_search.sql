@@ -1,0 +1,83 @@
+-- threadkit schema, version 7 (SQLite): full-text search over thread titles and message text.
+--
+-- Two contentless FTS5 tables: item_search (rowid = items.seq) holds the text of user and
+-- assistant messages, title_search (rowid = threads.seq) the titles. Contentless: the text
+-- is in the items and threads already, so the index holds tokens only. Triggers keep both
+-- current on every write, whoever writes (the store, a bulk import's helper process,
+-- maintenance), so an acknowledged write is found at once. A contentless table forgets a
+-- row only when given the very text it indexed: the triggers read it again, from the row
+-- before it changes, through the one view that defines it.
+--
+-- Tokens are runs of letters and digits, case folded, accents kept ('unicode61
+-- remove_diacritics 0'), as PostgreSQL's 'simple' configuration does in its migration 6,
+-- so that both backends find the same threads. A message's text is its content parts'
+-- text (and, in the protocol's shape, its quoted text), the first 100,000 characters.
+
+CREATE VIRTUAL TABLE item_search USING fts5 (
+    body, content = '', tokenize = 'unicode61 remove_diacritics 0'
+);
+CREATE VIRTUAL TABLE title_search USING fts5 (
+    body, content = '', tokenize = 'unicode61 remove_diacritics 0'
+);
+
+CREATE VIEW item_search_text (seq, body) AS
+SELECT seq, substr(trim(
+    coalesce(json_extract(payload, '$.quoted_text') || ' ', '')
+    || coalesce((SELECT group_concat(json_extract(part.value, '$.text'), ' ')
+                 FROM json_each(payload, '$.content') AS part), '')), 1, 100000)
+FROM items WHERE rest_type IN ('chatkit.user_message', 'chatkit.assistant_message');
+
+CREATE TRIGGER items_search_insert AFTER INSERT ON items
+WHEN new.rest_type IN ('chatkit.user_message', 'chatkit.assistant_message')
+BEGIN
+    INSERT INTO item_search (rowid, body)
+    SELECT seq, body FROM item_search_text WHERE seq = new.seq;
+END;
+
+CREATE TRIGGER items_search_delete BEFORE DELETE ON items
+WHEN old.rest_type IN ('chatkit.user_message', 'chatkit.assistant_message')
+BEGIN
+    INSERT INTO item_search (item_search, rowid, body)
+    SELECT 'delete', seq, body FROM item_search_text WHERE seq = old.seq;
+END;
+
+CREATE TRIGGER items_search_update_old BEFORE UPDATE OF payload, rest_type ON items
+WHEN old.rest_type IN ('chatkit.user_message', 'chatkit.assistant_message')
+BEGIN
+    INSERT INTO item_search (item_search, rowid, body)
+    SELECT 'delete', seq, body FROM item_search_text WHERE seq = old.seq;
+END;
+
+CREATE TRIGGER items_search_update_new AFTER UPDATE OF payload, rest_type ON items
+WHEN new.rest_type IN ('chatkit.user_message', 'chatkit.assistant_message')
+BEGIN
+    INSERT INTO item_search (rowid, body)
+    SELECT seq, body FROM item_search_text WHERE seq = new.seq;
+END;
+
+CREATE TRIGGER threads_search_insert AFTER INSERT ON threads
+WHEN new.title IS NOT NULL
+BEGIN
+    INSERT INTO title_search (rowid, body) VALUES (new.seq, substr(new.title, 1, 100000));
+END;
+
+CREATE TRIGGER threads_search_delete AFTER DELETE ON threads
+WHEN old.title IS NOT NULL
+BEGIN
+    INSERT INTO title_search (title_search, rowid, body)
+    VALUES ('delete', old.seq, substr(old.title, 1, 100000));
+END;
+
+CREATE TRIGGER threads_search_update AFTER UPDATE OF title ON threads
+WHEN old.title IS NOT new.title
+BEGIN
+    INSERT INTO title_search (title_search, rowid, body)
+    SELECT 'delete', old.seq, substr(old.title, 1, 100000) WHERE old.title IS NOT NULL;
+    INSERT INTO title_search (rowid, body)
+    SELECT new.seq, substr(new.title, 1, 100000) WHERE new.title IS NOT NULL;
+END;
+
+-- What was stored before this version.
+INSERT INTO item_search (rowid, body) SELECT seq, body FROM item_search_text;
+INSERT INTO title_search (rowid, body)
+SELECT seq, substr(title, 1, 100000) FROM threads WHERE title IS NOT NULL;
