@@ -27,6 +27,7 @@ from threadkit.services.items import ItemService
 from threadkit.services.keys import KeyService
 from threadkit.services.maintenance import Maintenance
 from threadkit.services.maintenance import stop as stop_maintenance
+from threadkit.services.thread_writes import ThreadWrites
 from threadkit.services.threads import ThreadService
 from threadkit.shutdown import Drain
 from threadkit.stores import ThreadStore, open_store
@@ -91,9 +92,12 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     health, ready = health_api.handlers(store)
     chatkit = chatkit_routes(settings, store, auth)
     # Starlette tries routes in order: the most frequent calls come first.
+    writes = ThreadWrites(store)
     routes: list[Any] = [
-        *threads_api.routes(auth, ThreadService(store, chatkit.files)),
-        *items_api.routes(auth, ItemService(store)),
+        *threads_api.routes(
+            auth, ThreadService(store, chatkit.files), writes, settings.max_body_bytes
+        ),
+        *items_api.routes(auth, ItemService(store), writes, settings.max_body_bytes),
         *chatkit.routes,
         route("/healthz", health, methods=["GET"]),
         route("/readyz", ready, methods=["GET"]),

@@ -23,13 +23,20 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
         pg_catalog.regexp_replace(pg_catalog.left(body, 100000), '[^[:alnum:]]+', ' ', 'g'))
 $$;
 
+-- PostgreSQL text cannot hold NUL, and its JSON operators refuse a document with an escaped
+-- one (\u0000), so such a payload is read with every \u0000 made \u0020 (a space; after an
+-- escaping backslash, the same number of plain characters).
 CREATE FUNCTION threadkit_item_text(payload JSON) RETURNS TEXT
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT pg_catalog.concat_ws(' ', payload ->> 'quoted_text', (
+    SELECT pg_catalog.concat_ws(' ', clean ->> 'quoted_text', (
         SELECT pg_catalog.string_agg(part ->> 'text', ' ')
         FROM pg_catalog.json_array_elements(
-            CASE WHEN pg_catalog.json_typeof(payload -> 'content') = 'array'
-            THEN payload -> 'content' ELSE '[]'::pg_catalog.json END) AS part))
+            CASE WHEN pg_catalog.json_typeof(clean -> 'content') = 'array'
+            THEN clean -> 'content' ELSE '[]'::pg_catalog.json END) AS part))
+    FROM (SELECT CASE WHEN pg_catalog.strpos(payload::pg_catalog.text, '\u0000') = 0
+        THEN payload
+        ELSE pg_catalog.replace(payload::pg_catalog.text, '\u0000', '\u0020')::pg_catalog.json
+        END AS clean) AS cleaned
 $$;
 
 CREATE TABLE search_documents (
