@@ -20,6 +20,7 @@ from threadkit.api.auth import Authenticator
 from threadkit.api.chatkit import chatkit_routes, cors_middleware
 from threadkit.api.metrics import HttpMetrics, metrics_endpoint, pool_refresher, worker_exited
 from threadkit.api.middleware import RequestContext
+from threadkit.api.openapi import openapi_json
 from threadkit.api.routing import route
 from threadkit.config import Settings
 from threadkit.logs import AccessLog
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         ),
         *items_api.routes(auth, ItemService(store), writes, settings.max_body_bytes),
         *chatkit.routes,
+        route("/v1/openapi.json", openapi_json, methods=["GET"]),
         route("/healthz", health, methods=["GET"]),
         route("/readyz", ready, methods=["GET"]),
     ]
