@@ -1072,3 +1072,21 @@ def test_search_finds_common_words_page_by_page(database: Database) -> None:
         assert await found("comm") == newest_first
 
     on(database, work)
+
+
+def test_search_reads_around_nul_characters(database: Database) -> None:
+    """PostgreSQL cannot hold NUL in text; a message with one is stored, found by its
+    other words, and forgotten when deleted, on both backends."""
+
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        found = searcher(store, project)
+        row = thread_row(title=None)
+        item = message(row.id, "oscar\x00papa quebec")
+        await store.create_thread(project, row, [item])
+        assert await found("quebec") == [row.id]
+        assert await found("oscar") == [row.id] and await found("papa") == [row.id]
+        assert await store.delete_item(project, row.id, item.id) is True
+        assert await found("quebec") == []
+
+    on(database, work)

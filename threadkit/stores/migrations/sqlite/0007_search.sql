@@ -20,12 +20,17 @@ CREATE VIRTUAL TABLE title_search USING fts5 (
     body, content = '', tokenize = 'unicode61 remove_diacritics 0'
 );
 
+-- SQLite's JSON functions end a string at an escaped NUL (\u0000), so such a payload is
+-- read with every \u0000 made \u0020 (a space; after an escaping backslash, the same
+-- number of plain characters), as PostgreSQL reads it.
 CREATE VIEW item_search_text (seq, body) AS
 SELECT seq, substr(trim(
-    coalesce(json_extract(payload, '$.quoted_text') || ' ', '')
+    coalesce(json_extract(doc, '$.quoted_text') || ' ', '')
     || coalesce((SELECT group_concat(json_extract(part.value, '$.text'), ' ')
-                 FROM json_each(payload, '$.content') AS part), '')), 1, 100000)
-FROM items WHERE rest_type IN ('chatkit.user_message', 'chatkit.assistant_message');
+                 FROM json_each(doc, '$.content') AS part), '')), 1, 100000)
+FROM (SELECT seq, CASE WHEN instr(payload, '\u0000') > 0
+             THEN replace(payload, '\u0000', '\u0020') ELSE payload END AS doc
+      FROM items WHERE rest_type IN ('chatkit.user_message', 'chatkit.assistant_message'));
 
 CREATE TRIGGER items_search_insert AFTER INSERT ON items
 WHEN new.rest_type IN ('chatkit.user_message', 'chatkit.assistant_message')
