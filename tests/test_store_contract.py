@@ -1070,6 +1070,16 @@ def test_search_finds_common_words_page_by_page(database: Database) -> None:
         assert await found("common", limit=100) == newest_first
         assert await found("common rare") == [threads[i].id for i in (807, 407, 7)]
         assert await found("comm") == newest_first
+        assert await found("common", user="u1", limit=300) == newest_first
+        assert await found("common", user="u2") == []
+        search = SearchQuery.of("common")
+        pages = lambda page: store.search_threads(project, search, page)  # noqa: E731
+        assert await walk_after(pages, "asc", 70) == [t.id for t in threads]
+        assert await walk_before(pages, "desc", 50, threads[0].id) == newest_first
+        middle = await store.search_threads(
+            project, search, PageQuery(limit=5, after=threads[600].id, before=threads[590].id)
+        )
+        assert [r.id for r in middle.rows] == [threads[i].id for i in range(599, 594, -1)]
 
     on(database, work)
 

@@ -4,9 +4,10 @@ Two plans, chosen by how many messages and titles match (counted up to
 ``FEW_MATCHES``, which costs little):
 
 * few: the matching threads are collected from the indexes, then sorted and paged;
-* many: the threads are walked in the list's order and each is checked against the
-  indexes (a look-up by rowid per title and per item), which reaches a page after
-  a few dozen threads when the words are common.
+* many: the threads are read in the list's order, a chunk at a time, and each chunk is
+  checked against the indexes with one query per run of nearby rowids (a query per
+  thread or item would cost some 30 µs each, whatever its size): with common words a
+  page is full after a chunk or two.
 
 Either way the page is exact; only its cost differs.
 """
@@ -14,6 +15,7 @@ Either way the page is exact; only its cost differs.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from threadkit.stores import keyset
@@ -25,6 +27,12 @@ from . import paging
 #: matches (messages plus titles, of every project) up to which the matching threads are
 #: collected and sorted; above, the threads are walked in order instead
 FEW_MATCHES = 2_000
+#: threads read in the first chunk of a walk; each next chunk is twice as big, up to
+#: ``WALK_CHUNK_MAX``
+WALK_CHUNK = 32
+WALK_CHUNK_MAX = 1_024
+#: rowids at most this far apart are checked by one range query
+RUN_GAP = 512
 
 _COUNT = (
     "SELECT (SELECT count(*) FROM (SELECT 1 FROM item_search WHERE item_search MATCH ?"
@@ -40,12 +48,7 @@ _HITS = (
     " WHERE item_search MATCH ? AND i.project = ?)"
     f" SELECT {THREAD_COLUMNS} FROM hits CROSS JOIN threads ON threads.seq = hits.hit"
 )
-_MATCHES = (
-    "(EXISTS (SELECT 1 FROM title_search WHERE title_search MATCH ?"
-    " AND title_search.rowid = threads.seq)"
-    " OR EXISTS (SELECT 1 FROM items AS i CROSS JOIN item_search ON item_search.rowid = i.seq"
-    " WHERE i.project = threads.project AND i.thread_id = threads.id AND item_search MATCH ?))"
-)
+_IN_RANGE = "SELECT rowid FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?"
 
 
 def fts_query(search: SearchQuery) -> str:
@@ -73,14 +76,89 @@ def search_page(
     match = fts_query(search)
     walk = keyset.walk(query.order, after is not None, before is not None)
     bounds, bound_params = paging.bounded(walk, after, before, "threads.")
-    order = f" ORDER BY threads.created_us {walk.direction}, threads.seq {walk.direction} LIMIT ?"
     where = " AND ".join([scope, *bounds])
     matches = conn.execute(_COUNT, (match, FEW_MATCHES, match, FEW_MATCHES)).fetchone()[0]
     if matches < FEW_MATCHES:
-        sql = f"{_HITS} WHERE {where}{order}"
-        params = [match, match, project, *args, *bound_params, query.limit + 1]
+        rows = conn.execute(
+            f"{_HITS} WHERE {where} ORDER BY threads.created_us {walk.direction},"
+            f" threads.seq {walk.direction} LIMIT ?",
+            [match, match, project, *args, *bound_params, query.limit + 1],
+        ).fetchall()
     else:
-        sql = f"SELECT {THREAD_COLUMNS} FROM threads WHERE {where} AND {_MATCHES}{order}"
-        params = [*args, *bound_params, match, match, query.limit + 1]
-    rows = conn.execute(sql, params).fetchall()
+        rows = _walk(conn, project, match, where, [*args, *bound_params], walk, query.limit + 1)
     return keyset.finish(rows, query.limit, walk.backwards)
+
+
+def _walk(
+    conn: sqlite3.Connection,
+    project: str,
+    match: str,
+    where: str,
+    params: list[Any],
+    walk: keyset.Walk,
+    wanted: int,
+) -> list[tuple[Any, ...]]:
+    """Up to ``wanted`` matching threads, reading the scope in order chunk by chunk."""
+    direction = walk.direction
+    beyond = "<" if direction == "DESC" else ">"
+    found: list[tuple[Any, ...]] = []
+    last: tuple[int, int] | None = None
+    size = WALK_CHUNK
+    while True:
+        condition, extra = where, list(params)
+        if last is not None:
+            condition += f" AND (threads.created_us, threads.seq) {beyond} (?, ?)"
+            extra += last
+        chunk = conn.execute(
+            f"SELECT threads.seq, threads.created_us, {THREAD_COLUMNS} FROM threads"
+            f" WHERE {condition} ORDER BY threads.created_us {direction},"
+            f" threads.seq {direction} LIMIT ?",
+            [*extra, size],
+        ).fetchall()
+        hits = _matching(conn, project, match, chunk)
+        for row in chunk:
+            if row[0] in hits:
+                found.append(row[2:])
+                if len(found) == wanted:
+                    return found
+        if len(chunk) < size:
+            return found
+        last = (chunk[-1][1], chunk[-1][0])
+        size = min(size * 2, WALK_CHUNK_MAX)
+
+
+def _matching(
+    conn: sqlite3.Connection, project: str, match: str, chunk: Sequence[tuple[Any, ...]]
+) -> set[int]:
+    """The seqs of the threads of ``chunk`` (rows starting with ``seq``) that match."""
+    if not chunk:
+        return set()
+    seqs = [row[0] for row in chunk]
+    hits = _in_runs(conn, "title_search", match, seqs)
+    by_id = {row[2]: row[0] for row in chunk if row[0] not in hits}  # row[2]: its id
+    if by_id:
+        marks = ",".join("?" * len(by_id))
+        owners = dict(
+            conn.execute(
+                f"SELECT seq, thread_id FROM items WHERE project = ? AND thread_id IN ({marks})",
+                [project, *by_id],
+            ).fetchall()
+        )
+        for item in _in_runs(conn, "item_search", match, owners):
+            hits.add(by_id[owners[item]])
+    return hits
+
+
+def _in_runs(conn: sqlite3.Connection, table: str, match: str, rowids: Iterable[int]) -> set[int]:
+    """Those of ``rowids`` whose row of ``table`` matches: one range query per run of
+    rowids at most ``RUN_GAP`` apart."""
+    wanted = sorted(rowids)
+    hits: set[int] = set()
+    sql = _IN_RANGE.format(table=table)
+    start = 0
+    for end in range(1, len(wanted) + 1):
+        if end == len(wanted) or wanted[end] - wanted[end - 1] > RUN_GAP:
+            low, high = wanted[start], wanted[end - 1]
+            hits.update(r[0] for r in conn.execute(sql, (match, low, high)))
+            start = end
+    return hits.intersection(wanted)
