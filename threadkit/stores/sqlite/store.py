@@ -392,11 +392,7 @@ def _upsert_thread(conn: sqlite3.Connection, project: str, row: ThreadRow) -> bo
         "SELECT user_id FROM threads WHERE project = ? AND id = ?", (project, row.id)
     ).fetchone()
     if found is None:
-        conn.execute(
-            "INSERT INTO threads (project, id, user_id, created_us, title, status, extra)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            thread_params(project, row),
-        )
+        insert_unique(conn, "threads", [thread_params(project, row)])
         return True
     if found[0] != row.user:
         return False
