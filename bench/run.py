@@ -13,6 +13,8 @@ Subcommands (each prints markdown tables; ``--json`` also saves every figure):
   workflow) under light load.
 * ``import``: ``threadkit import`` of a generated JSON Lines file into a new SQLite
   database, in items/s.
+* ``search``: full-text searches (``GET /v1/chatkit/threads?q=``: a rare word, common
+  words, a prefix, with and without a user) one at a time, p50/p90/p99.
 
 Usage (data from ``bench/generate.py``)::
 
@@ -20,6 +22,7 @@ Usage (data from ``bench/generate.py``)::
     nice .venv/bin/python bench/run.py soak --full bench-data/full --duration 600
     nice .venv/bin/python bench/run.py sse --full bench-data/full
     nice .venv/bin/python bench/run.py import --items 1000000
+    nice .venv/bin/python bench/run.py search --full bench-data/full
 
 Needs ``wrk`` on PATH (Debian: ``apt-get install wrk``).
 """
@@ -889,6 +892,94 @@ def cmd_sse(args: argparse.Namespace) -> dict[str, Any]:
     return {"first_event_ms": timings, "report": report}
 
 
+# --- search ---------------------------------------------------------------------------------
+
+
+def search_scenarios(meta: dict[str, Any], samples: dict[str, Any]) -> dict[str, list[str]]:
+    """Request targets per search scenario, each a list to go through in turn.
+
+    The generated messages use 32 words only, so each of them is common (in most of the
+    10,000,000 messages); every title ends in its thread's number (``#123456``), a word
+    no other thread holds: the rare word.
+    """
+    sys.path.insert(0, str(HERE))
+    from generate import WORDS  # type: ignore[import-not-found]
+
+    rng = random.Random(11)
+    users = samples["users"]
+    # Numbers with as many digits as the highest: a prefix of no other thread's number.
+    low = 10 ** (len(str(meta["threads"] - 1)) - 1)
+    numbers = [str(rng.randrange(low, meta["threads"])) for _ in range(500)]
+
+    def target(**query: str) -> str:
+        return "/v1/chatkit/threads?" + "&".join(f"{k}={v}" for k, v in query.items())
+
+    return {
+        "list_first": [target() for _ in range(50)],
+        "rare_word": [target(q=n) for n in numbers],
+        "rare_word_user": [target(q=n, user=rng.choice(users)) for n in numbers],
+        "common_word": [target(q=rng.choice(WORDS)) for _ in range(500)],
+        "two_common_words": [
+            target(q=f"{rng.choice(WORDS)}+{rng.choice(WORDS)}") for _ in range(500)
+        ],
+        "common_prefix": [target(q=rng.choice(WORDS)[:3]) for _ in range(500)],
+        "common_word_user": [
+            target(q=rng.choice(WORDS), user=rng.choice(users)) for _ in range(500)
+        ],
+        "no_match": [target(q=f"zz{rng.randrange(10**6)}x") for _ in range(500)],
+    }
+
+
+def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
+    """Sequential searches on one connection (no load beside them): per scenario p50 and
+    p99 of the answer time, in rounds interleaving the scenarios."""
+    meta, samples = load_data(args.full)
+    scenarios = search_scenarios(meta, samples)
+    server = threadkit_server("tk-search", meta["database_url"], 1, {})
+    headers = {"Authorization": f"Bearer {meta['key']}", "OpenAI-Beta": "chatkit_beta=v1"}
+    timings: dict[str, list[float]] = {name: [] for name in scenarios}
+    found: dict[str, list[int]] = {name: [] for name in scenarios}
+    with resident(meta["database_url"]), running([server]):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        for rnd in range(args.rounds):
+            for name, targets in scenarios.items():
+                share = len(targets) // args.rounds
+                mine = targets[rnd * share : (rnd + 1) * share]
+                for i, path in enumerate(mine):
+                    started = time.perf_counter()
+                    conn.request("GET", path, headers=headers)
+                    response = conn.getresponse()
+                    body = response.read()
+                    ms = (time.perf_counter() - started) * 1000
+                    if response.status != 200:
+                        raise RuntimeError(f"GET {path}: {response.status} {body[:300]!r}")
+                    if i >= args.warmup:  # the first of each round after other scenarios
+                        timings[name].append(ms)
+                        found[name].append(len(orjson.loads(body)["data"]))
+            print(f"  round {rnd + 1} done", flush=True)
+        conn.close()
+    lines = [
+        f"searches on {meta['backend']}, {meta['threads']:,} threads / {meta['items']:,} items,"
+        " one client, one worker:",
+        "",
+        "| scenario | requests | threads found (median) | p50 ms | p90 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, ms in timings.items():
+        ms.sort()
+
+        def pct(p: float, ms: list[float] = ms) -> float:
+            return ms[min(len(ms) - 1, int(p / 100 * len(ms)))]
+
+        lines.append(
+            f"| {name} | {len(ms)} | {statistics.median(found[name]):.0f} | {pct(50):.2f}"
+            f" | {pct(90):.2f} | {pct(99):.2f} |"
+        )
+    report = "\n".join(lines)
+    print(report)
+    return {"timings_ms": timings, "found": found, "report": report}
+
+
 # --- import ---------------------------------------------------------------------------------
 
 
@@ -1073,14 +1164,24 @@ def main() -> None:
         help="also import with this environment setting (e.g. PYTHONPATH=<other checkout>),"
         " alternated with the unchanged runs",
     )
-    for p in (load, soak, sse, imp):
+    search = sub.add_parser("search", help="full-text search latency, one client")
+    search.add_argument("--full", type=Path, required=True)
+    search.add_argument("--rounds", type=int, default=5)
+    search.add_argument("--warmup", type=int, default=3, help="requests per round not counted")
+    for p in (load, soak, sse, imp, search):
         p.add_argument("--json", type=Path, help="also save every figure here")
     args = parser.parse_args()
     # On SIGTERM, unwind (so the servers started here are stopped too).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if args.command != "import" and shutil.which("wrk") is None:
+    if args.command not in ("import", "search") and shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
-    commands = {"load": cmd_load, "soak": cmd_soak, "sse": cmd_sse, "import": cmd_import}
+    commands = {
+        "load": cmd_load,
+        "soak": cmd_soak,
+        "sse": cmd_sse,
+        "import": cmd_import,
+        "search": cmd_search,
+    }
     result = commands[args.command](args)
     if args.json:
         args.json.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))

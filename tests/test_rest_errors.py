@@ -156,7 +156,7 @@ def test_sdk_raises_bad_request_with_request_id(server: Server, project: str) ->
     ("method", "path"),
     [
         ("GET", "/v1/nothing/here"),
-        ("POST", "/v1/chatkit/threads"),
+        ("PATCH", "/v1/chatkit/threads"),
         ("PUT", "/v1/chatkit/threads/cthr_x"),
         ("GET", "/index.html"),
         ("PATCH", "/v1/chatkit/threads/cthr_x/items"),

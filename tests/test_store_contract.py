@@ -34,6 +34,7 @@ from threadkit.stores.records import (
     KeyRow,
     PageQuery,
     RowPage,
+    SearchQuery,
     SessionRow,
     ThreadRow,
     item_row_from_protocol,
@@ -804,3 +805,326 @@ def test_a_big_import_is_one_transaction(database: tuple[str, str]) -> None:
         return len(page.rows)
 
     assert with_store(url, go) == 100
+
+
+# --- threads and items written by the REST extensions ---------------------------------------
+
+
+def test_create_thread_stores_it_with_its_items_in_order_or_nothing(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        row = thread_row(extra={"metadata": {"k": "v"}})
+        items = [rest_item(row.id, created_at=5) for _ in range(3)]
+        await store.create_thread(project, row, items)
+        assert await store.get_thread(project, row.id) == row
+        page = await store.list_items(
+            project, row.id, PageQuery(limit=10, order="asc"), rest_only=True
+        )
+        assert [r.id for r in page.rows] == [i.id for i in items]  # equal times: given order
+
+        again = thread_row()
+        with pytest.raises(DuplicateId) as caught:
+            await store.create_thread(project, again, [rest_item(again.id, id=items[1].id)])
+        assert (caught.value.kind, caught.value.value) == ("item", items[1].id)
+        assert await store.get_thread(project, again.id) is None
+        with pytest.raises(DuplicateId):
+            await store.create_thread(project, row, [])
+
+    on(database, work)
+
+
+def test_replace_thread_changes_a_stored_thread_only(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        row = thread_row(user="u1")
+        await store.create_thread(project, row, [])
+        changed = ThreadRow(
+            row.id, "u1", row.created_us, "new", {"type": "closed", "reason": "done"}, {"a": 1}
+        )
+        assert await store.replace_thread(project, changed) is True
+        assert await store.get_thread(project, row.id) == changed
+        # another user's, another project's, a missing or a deleted thread: nothing changes
+        assert await store.replace_thread(project, ThreadRow(row.id, "u2", 0, "x", {})) is False
+        assert await store.replace_thread(new_id("proj"), changed) is False
+        assert await store.get_thread(project, row.id) == changed
+        assert await store.delete_thread_row(project, row.id) is True
+        assert await store.replace_thread(project, changed) is False
+        assert await store.get_thread(project, row.id) is None
+
+    on(database, work)
+
+
+def test_append_items_goes_to_a_stored_thread_only(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        row = thread_row()
+        first = rest_item(row.id, created_at=10)
+        await store.create_thread(project, row, [first])
+        more = [rest_item(row.id, created_at=9), rest_item(row.id, created_at=11)]
+        assert await store.append_items(project, row.id, more) is True
+        page = await store.list_items(
+            project, row.id, PageQuery(limit=10, order="asc"), rest_only=True
+        )
+        assert [r.id for r in page.rows] == [more[0].id, first.id, more[1].id]  # by time
+        # the protocol's view of the same thread sees them at once
+        loaded = await store.load_thread_items(row.id, None, 10, "asc", Ctx(row.user, project))
+        assert [i.id for i in loaded.data] == [more[0].id, first.id, more[1].id]
+
+        missing = "cthr_missing"
+        assert await store.append_items(project, missing, [rest_item(missing)]) is False
+        assert await store.append_items(new_id("proj"), row.id, [rest_item(row.id)]) is False
+        taken = [rest_item(row.id), rest_item(row.id, id=first.id)]
+        with pytest.raises(DuplicateId) as caught:
+            await store.append_items(project, row.id, taken)
+        assert caught.value.value == first.id
+        assert await store.get_item(project, row.id, taken[0].id) is None  # all or nothing
+
+    on(database, work)
+
+
+# --- full-text search -----------------------------------------------------------------------
+
+
+def message(thread_id: str, text: str, *, assistant_text: bool = False, at: int = 1) -> ItemRow:
+    if assistant_text:
+        return item_row_from_rest(helpers.assistant_message(thread_id, text, created_at=at))
+    data = helpers.user_message(thread_id, text, created_at=at)
+    data["content"] = [{"type": "input_text", "text": text}]
+    return item_row_from_rest(data)
+
+
+def searcher(store: ThreadStore, project: str) -> Callable[..., Awaitable[list[str]]]:
+    """Ids of the threads a search finds, every page of them, newest first."""
+
+    async def found(text: str, *, user: str | None = None, limit: int = 100) -> list[str]:
+        search = SearchQuery.of(text)
+        pages = lambda page: store.search_threads(project, search, page, user)  # noqa: E731
+        return await walk_after(pages, "desc", limit)
+
+    return found
+
+
+def test_search_needs_every_word_in_one_title_or_message(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        found = searcher(store, project)
+        refund = thread_row(title="Refund for order 1234", created_us=1_000_000)
+        mixed = thread_row(title="Shipping", created_us=2_000_000)
+        quiet = thread_row(title=None, created_us=3_000_000)
+        await store.create_thread(project, refund, [message(refund.id, "hello there")])
+        await store.create_thread(
+            project,
+            mixed,
+            [
+                message(mixed.id, "Where is my refund?"),
+                message(mixed.id, "The ORDER was late", assistant_text=True),
+            ],
+        )
+        await store.create_thread(project, quiet, [message(quiet.id, "order a refund now")])
+
+        assert await found("refund") == [quiet.id, mixed.id, refund.id]
+        assert await found("refund order") == [quiet.id, refund.id]  # one title or one message
+        assert await found("ORDER Refund") == [quiet.id, refund.id]  # any order, any case
+        assert await found("refund late") == []  # the words are in two different messages
+        assert await found("late order") == [mixed.id]  # an assistant message counts too
+        assert await found("1234") == [refund.id]
+        assert await found("nothing-like-this") == []
+        assert await found("") == [] and await found("?!") == []
+
+    on(database, work)
+
+
+def test_search_takes_the_last_word_as_a_prefix_unless_it_ended(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        found = searcher(store, project)
+        row = thread_row(title="Onboarding issue")
+        await store.create_thread(project, row, [message(row.id, "debugging the dashboard")])
+        assert await found("onboard") == [row.id]
+        assert await found("dash") == [row.id]
+        assert await found("debugging dash") == [row.id]
+        assert await found("debug dashboard") == []  # only the last word is a prefix
+        assert await found("dash ") == []  # a space after it: a whole word
+        assert await found("dashboard.") == [row.id]
+        assert await found("oard") == []  # a prefix, not any part of a word
+
+    on(database, work)
+
+
+def test_search_folds_case_in_any_script_and_keeps_accents(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        found = searcher(store, project)
+        row = thread_row(title="ÉCOLE Straße")
+        await store.create_thread(
+            project,
+            row,
+            [message(row.id, "Привет МИР, 東京タワー and ΑΘΗΝΑ; mail bob@example.com, see-also")],
+        )
+        for text in ("école", "École", "straße", "мир", "привет мир", "東京タワー", "αθηνα"):
+            assert await found(text) == [row.id], text
+        assert await found("ecole") == []  # accents are kept
+        for text in ("bob", "example com", "bob@example.com", "see also", "also"):
+            assert await found(text) == [row.id], text  # punctuation separates words
+
+    on(database, work)
+
+
+def test_search_follows_every_write_and_delete(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        found = searcher(store, project)
+        row = thread_row(title="Alpha")
+        item = message(row.id, "bravo")
+        await store.create_thread(project, row, [item])
+        assert await found("alpha") == [row.id] and await found("bravo") == [row.id]
+
+        await store.append_items(project, row.id, [message(row.id, "charlie", at=2)])
+        assert await found("charlie") == [row.id]
+        await store.insert_item(project, message(row.id, "delta", at=3))
+        assert await found("delta") == [row.id]
+
+        changed = item_row_from_rest(
+            {**orjson.loads(item.payload), "content": [{"type": "input_text", "text": "echo"}]}
+        )
+        await store.upsert_item(project, changed)
+        assert await found("bravo") == [] and await found("echo") == [row.id]
+        assert await store.delete_item(project, row.id, item.id) is True
+        assert await found("echo") == []
+
+        await store.replace_thread(
+            project, ThreadRow(row.id, row.user, row.created_us, "Foxtrot", {})
+        )
+        assert await found("alpha") == [] and await found("foxtrot") == [row.id]
+        await store.upsert_thread(project, ThreadRow(row.id, row.user, row.created_us, None, {}))
+        assert await found("foxtrot") == []
+
+        # the protocol's writes, through the chatkit Store interface
+        ctx = Ctx(row.user, project)
+        said = assistant(row.id, "golf hotel", START)
+        await store.add_thread_item(row.id, said, ctx)
+        assert await found("golf hotel") == [row.id]
+        await store.save_item(
+            row.id,
+            said.model_copy(update={"content": [AssistantMessageContent(text="india")]}),
+            ctx,
+        )
+        assert await found("golf") == [] and await found("india") == [row.id]
+        await store.insert_item(project, hidden_item(row.id, 5_000_000))
+        assert await found("only the model") == []  # hidden context is not searched
+
+        assert await store.delete_thread_row(project, row.id) is True
+        for text in ("charlie", "delta", "india"):
+            assert await found(text) == [], text
+
+    on(database, work)
+
+
+def test_search_finds_imported_threads_within_project_and_user(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        found = searcher(store, project)
+        threads = [thread_row(user=f"u{i % 3}", created_us=(i + 1) * 1_000_000) for i in range(30)]
+        items = [message(t.id, f"kilo number{i}", at=i) for i, t in enumerate(threads)]
+        async with store.bulk_import(project) as sink:
+            await sink.add(threads[:10], items[:10])
+            await sink.add(threads[10:], items[10:])
+        newest_first = [t.id for t in reversed(threads)]
+        assert await found("kilo") == newest_first
+        assert await found("kilo", limit=7) == newest_first  # paged with after
+        assert await found("number2 ") == [threads[2].id]
+        assert await found("number2 ", user="u2") == [threads[2].id]
+        assert await found("number2 ", user="u1") == []
+        assert await found("kilo", user="u1") == [t.id for t in reversed(threads) if t.user == "u1"]
+        other = searcher(store, new_id("proj"))
+        assert await other("kilo") == []  # another project's threads are not found
+
+        # both orders, and before, as for any list
+        search = SearchQuery.of("kilo")
+        asc = await store.search_threads(project, search, PageQuery(limit=5, order="asc"))
+        assert [r.id for r in asc.rows] == [t.id for t in threads[:5]] and asc.has_more
+        back = await store.search_threads(
+            project, search, PageQuery(limit=3, order="asc", before=threads[10].id)
+        )
+        assert [r.id for r in back.rows] == [t.id for t in threads[7:10]] and back.has_more
+        assert (
+            await walk_before(
+                lambda page: store.search_threads(project, search, page), "desc", 4, threads[0].id
+            )
+            == newest_first
+        )
+
+    on(database, work)
+
+
+def test_search_cursors_must_name_a_thread_of_the_list(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        mine, theirs = thread_row(user="u1", title="lima"), thread_row(user="u2", title="lima")
+        plain = thread_row(user="u1", title="mike")
+        for row in (mine, theirs, plain):
+            await store.create_thread(project, row, [])
+        search = SearchQuery.of("lima")
+        for cursor in ("cthr_unknown", "bad\x00id"):
+            for param in ("after", "before"):
+                with pytest.raises(CursorNotFound) as caught:
+                    await store.search_threads(project, search, PageQuery(**{param: cursor}))
+                assert caught.value.param == param
+        with pytest.raises(CursorNotFound):
+            await store.search_threads(project, search, PageQuery(after=theirs.id), "u1")
+        with pytest.raises(CursorNotFound):
+            await store.search_threads(new_id("proj"), search, PageQuery(after=mine.id))
+        # a thread of the list that does not match is a place in the order all the same
+        page = await store.search_threads(project, search, PageQuery(after=plain.id))
+        assert [r.id for r in page.rows] == [theirs.id, mine.id]
+
+    on(database, work)
+
+
+def test_search_finds_common_words_page_by_page(database: Database) -> None:
+    """Enough matches that a backend may walk the threads instead of sorting the matches."""
+
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        found = searcher(store, project)
+        threads = [thread_row(created_us=(i + 1) * 1_000_000) for i in range(1_200)]
+        items = [
+            message(t.id, "common words " + ("rare" if i % 400 == 7 else "filler"), at=i)
+            for i, t in enumerate(threads)
+            for _ in range(2)
+        ]
+        await store.import_rows(project, threads, items)
+        newest_first = [t.id for t in reversed(threads)]
+        assert await found("common", limit=100) == newest_first
+        assert await found("common rare") == [threads[i].id for i in (807, 407, 7)]
+        assert await found("comm") == newest_first
+        assert await found("common", user="u1", limit=300) == newest_first
+        assert await found("common", user="u2") == []
+        search = SearchQuery.of("common")
+        pages = lambda page: store.search_threads(project, search, page)  # noqa: E731
+        assert await walk_after(pages, "asc", 70) == [t.id for t in threads]
+        assert await walk_before(pages, "desc", 50, threads[0].id) == newest_first
+        middle = await store.search_threads(
+            project, search, PageQuery(limit=5, after=threads[600].id, before=threads[590].id)
+        )
+        assert [r.id for r in middle.rows] == [threads[i].id for i in range(599, 594, -1)]
+
+    on(database, work)
+
+
+def test_search_reads_around_nul_characters(database: Database) -> None:
+    """PostgreSQL cannot hold NUL in text; a message with one is stored, found by its
+    other words, and forgotten when deleted, on both backends."""
+
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        found = searcher(store, project)
+        row = thread_row(title=None)
+        item = message(row.id, "oscar\x00papa quebec")
+        await store.create_thread(project, row, [item])
+        assert await found("quebec") == [row.id]
+        assert await found("oscar") == [row.id] and await found("papa") == [row.id]
+        assert await store.delete_item(project, row.id, item.id) is True
+        assert await found("quebec") == []
+
+    on(database, work)

@@ -21,6 +21,7 @@ from threadkit.api.auth import Authenticator
 from threadkit.api.chatkit import chatkit_routes, cors_middleware
 from threadkit.api.metrics import HttpMetrics, metrics_endpoint, pool_refresher, worker_exited
 from threadkit.api.middleware import RequestContext
+from threadkit.api.openapi import openapi_json
 from threadkit.api.routing import route
 from threadkit.config import Settings
 from threadkit.logs import AccessLog
@@ -28,6 +29,7 @@ from threadkit.services.items import ItemService
 from threadkit.services.keys import KeyService
 from threadkit.services.maintenance import Maintenance
 from threadkit.services.maintenance import stop as stop_maintenance
+from threadkit.services.thread_writes import ThreadWrites
 from threadkit.services.threads import ThreadService
 from threadkit.services.ui_login import UILogin
 from threadkit.shutdown import Drain
@@ -93,10 +95,14 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     health, ready = health_api.handlers(store)
     chatkit = chatkit_routes(settings, store, auth)
     # Starlette tries routes in order: the most frequent calls come first.
+    writes = ThreadWrites(store)
     routes: list[Any] = [
-        *threads_api.routes(auth, ThreadService(store, chatkit.files)),
-        *items_api.routes(auth, ItemService(store)),
+        *threads_api.routes(
+            auth, ThreadService(store, chatkit.files), writes, settings.max_body_bytes
+        ),
+        *items_api.routes(auth, ItemService(store), writes, settings.max_body_bytes),
         *chatkit.routes,
+        route("/v1/openapi.json", openapi_json, methods=["GET"]),
         route("/healthz", health, methods=["GET"]),
         route("/readyz", ready, methods=["GET"]),
     ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from starlette.requests import Request
 
-from threadkit.services.errors import PayloadTooLarge
+from threadkit.services.errors import InvalidRequest, PayloadTooLarge
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -29,3 +32,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise _too_large(limit)
     return bytes(body)
+
+
+async def json_body(request: Request, limit: int) -> Any:
+    """The parsed JSON body (at most ``limit`` bytes), or the hosted API's 400 for
+    anything else."""
+    body = await read_body(request, limit)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest(
+            "We could not parse the JSON body of your request. The API expects a JSON "
+            "payload, but what was sent was not valid JSON.",
+        ) from None

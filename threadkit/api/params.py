@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from starlette.datastructures import QueryParams
+
 from threadkit.services.errors import InvalidRequest
 from threadkit.services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from threadkit.services.validation import checked_string
@@ -71,3 +73,11 @@ def page_query(query: Mapping[str, str]) -> PageQuery:
         after=string(query, "after"),
         before=string(query, "before"),
     )
+
+
+def includes(query: QueryParams, options: tuple[str, ...]) -> frozenset[str]:
+    """The values of every ``include`` parameter, each one of ``options``."""
+    found = query.getlist("include")
+    for value in found:
+        choice({"include": value}, "include", options, options[0])
+    return frozenset(found)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from starlette.requests import Request
 from starlette.routing import Route
 
-from threadkit.services.errors import InvalidRequest
 from threadkit.services.sessions import SessionService
 
 from .auth import Authenticator
-from .body import read_body
+from .body import json_body
 from .responses import JSONResponse
 from .routing import route
 
@@ -21,22 +17,10 @@ from .routing import route
 MAX_BODY = 64 * 1024 * 1024
 
 
-async def json_body(request: Request) -> Any:
-    """The parsed JSON body, or the hosted API's 400 for anything else."""
-    body = await read_body(request, MAX_BODY)
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise InvalidRequest(
-            "We could not parse the JSON body of your request. The API expects a JSON "
-            "payload, but what was sent was not valid JSON.",
-        ) from None
-
-
 def routes(auth: Authenticator, sessions: SessionService) -> list[Route]:
     async def create_session(request: Request) -> JSONResponse:
         key = await auth.project_key(request)
-        return JSONResponse(await sessions.create(key.project, await json_body(request)))
+        return JSONResponse(await sessions.create(key.project, await json_body(request, MAX_BODY)))
 
     async def cancel_session(request: Request) -> JSONResponse:
         key = await auth.project_key(request)

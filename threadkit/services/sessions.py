@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from threadkit import ids
@@ -25,7 +25,15 @@ from threadkit.stores.records import SessionRow
 
 from .errors import InvalidRequest, NotFound, Unauthenticated
 from .keys import hash_secret, mask
-from .validation import checked_string
+from .validation import (
+    boolean,
+    integer,
+    json_object,
+    optional,
+    required,
+    string,
+    type_error,
+)
 
 SECRET_PREFIX = "ek_"
 DEFAULT_EXPIRES_SECONDS = 600
@@ -54,97 +62,9 @@ def is_session_secret(token: str) -> bool:
 # --- validation ------------------------------------------------------------------------
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
-def _type_error(path: str, expected: str, value: Any) -> InvalidRequest:
-    return InvalidRequest(
-        f"Invalid type for '{path}': expected {expected}, but got {_kind(value)} instead.",
-        param=path,
-        code="invalid_type",
-    )
-
-
-def _object(value: Any, path: str, known: Collection[str]) -> dict[str, Any]:
-    """``value`` as an object with only ``known`` keys; ``path`` ``""`` is the body."""
-    if not isinstance(value, dict):
-        if not path:
-            raise InvalidRequest(
-                f"Invalid request body: expected a JSON object, but got {_kind(value)} instead.",
-                code="invalid_type",
-            )
-        raise _type_error(path, "an object", value)
-    for key in value:
-        if key not in known:
-            where = f"{path}.{key}" if path else str(key)
-            raise InvalidRequest(
-                f"Unknown parameter: '{where}'.", param=where, code="unknown_parameter"
-            )
-    return value
-
-
-def _required(data: dict[str, Any], key: str, path: str) -> Any:
-    if key not in data:
-        raise InvalidRequest(
-            f"Missing required parameter: '{path}'.", param=path, code="missing_required_parameter"
-        )
-    return data[key]
-
-
-def _string(value: Any, path: str, *, max_length: int | None = None) -> str:
-    if not isinstance(value, str):
-        raise _type_error(path, "a string", value)
-    return checked_string(value, path, max_length=max_length)
-
-
-def _boolean(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise _type_error(path, "a boolean", value)
-    return value
-
-
-def _integer(value: Any, path: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _type_error(path, "an integer", value)
-    if value > high:
-        raise InvalidRequest(
-            f"Invalid '{path}': integer above maximum value. "
-            f"Expected a value <= {high}, but got {value} instead.",
-            param=path,
-            code="integer_above_max_value",
-        )
-    if value < low:
-        raise InvalidRequest(
-            f"Invalid '{path}': integer below minimum value. "
-            f"Expected a value >= {low}, but got {value} instead.",
-            param=path,
-            code="integer_below_min_value",
-        )
-    return value
-
-
-def _optional(
-    data: dict[str, Any], key: str, path: str, parse: Callable[[Any, str], Any], default: Any
-) -> Any:
-    return parse(data[key], f"{path}.{key}") if key in data else default
-
-
 def _state_variables(value: Any, path: str) -> dict[str, str | int | bool | float]:
     if not isinstance(value, dict):
-        raise _type_error(path, "an object", value)
+        raise type_error(path, "an object", value)
     if len(value) > MAX_STATE_VARIABLES:
         raise InvalidRequest(
             f"Invalid '{path}': too many properties. Expected an object with at most "
@@ -172,7 +92,7 @@ def _state_variables(value: Any, path: str) -> dict[str, str | int | bool | floa
                     code="string_above_max_length",
                 )
         elif not isinstance(item, bool | int | float):
-            raise _type_error(where, "a string, integer, boolean or number", item)
+            raise type_error(where, "a string, integer, boolean or number", item)
     return value
 
 
@@ -181,14 +101,14 @@ def parse_create(body: Any, workflows: Collection[str]) -> dict[str, Any]:
 
     Raises ``InvalidRequest`` whose ``param`` is the dotted path of the bad field.
     """
-    data = _object(
+    data = json_object(
         body, "", ("user", "workflow", "expires_after", "rate_limits", "chatkit_configuration")
     )
-    user = _string(_required(data, "user", "user"), "user", max_length=MAX_USER)
+    user = string(required(data, "user", "user"), "user", max_length=MAX_USER)
 
-    workflow = _required(data, "workflow", "workflow")
-    workflow = _object(workflow, "workflow", ("id", "version", "state_variables", "tracing"))
-    workflow_id = _string(_required(workflow, "id", "workflow.id"), "workflow.id")
+    workflow = required(data, "workflow", "workflow")
+    workflow = json_object(workflow, "workflow", ("id", "version", "state_variables", "tracing"))
+    workflow_id = string(required(workflow, "id", "workflow.id"), "workflow.id")
     if workflow_id not in workflows:
         known = ", ".join(f"'{w}'" for w in sorted(workflows)) or "none"
         raise InvalidRequest(
@@ -197,32 +117,32 @@ def parse_create(body: Any, workflows: Collection[str]) -> dict[str, Any]:
             param="workflow.id",
             code="invalid_value",
         )
-    version = _optional(workflow, "version", "workflow", _string, None)
-    state = _optional(workflow, "state_variables", "workflow", _state_variables, None)
-    tracing = _optional(
+    version = optional(workflow, "version", "workflow", string, None)
+    state = optional(workflow, "state_variables", "workflow", _state_variables, None)
+    tracing = optional(
         workflow,
         "tracing",
         "workflow",
-        lambda v, p: _object(v, p, ("enabled",)),
+        lambda v, p: json_object(v, p, ("enabled",)),
         {},
     )
-    tracing_enabled = _optional(tracing, "enabled", "workflow.tracing", _boolean, True)
+    tracing_enabled = optional(tracing, "enabled", "workflow.tracing", boolean, True)
 
     expires_in = DEFAULT_EXPIRES_SECONDS
     if "expires_after" in data:
-        expires = _object(data["expires_after"], "expires_after", ("anchor", "seconds"))
-        anchor = _required(expires, "anchor", "expires_after.anchor")
+        expires = json_object(data["expires_after"], "expires_after", ("anchor", "seconds"))
+        anchor = required(expires, "anchor", "expires_after.anchor")
         if anchor != "created_at":
             if not isinstance(anchor, str):
-                raise _type_error("expires_after.anchor", "a string", anchor)
+                raise type_error("expires_after.anchor", "a string", anchor)
             raise InvalidRequest(
                 f"Invalid 'expires_after.anchor': unsupported value '{anchor}'. "
                 "Supported values are: 'created_at'.",
                 param="expires_after.anchor",
                 code="invalid_value",
             )
-        expires_in = _integer(
-            _required(expires, "seconds", "expires_after.seconds"),
+        expires_in = integer(
+            required(expires, "seconds", "expires_after.seconds"),
             "expires_after.seconds",
             1,
             MAX_EXPIRES_SECONDS,
@@ -230,60 +150,62 @@ def parse_create(body: Any, workflows: Collection[str]) -> dict[str, Any]:
 
     rate = DEFAULT_RATE_LIMIT
     if "rate_limits" in data:
-        limits = _object(data["rate_limits"], "rate_limits", ("max_requests_per_1_minute",))
-        rate = _optional(
+        limits = json_object(data["rate_limits"], "rate_limits", ("max_requests_per_1_minute",))
+        rate = optional(
             limits,
             "max_requests_per_1_minute",
             "rate_limits",
-            lambda v, p: _integer(v, p, 1, MAX_INT),
+            lambda v, p: integer(v, p, 1, MAX_INT),
             DEFAULT_RATE_LIMIT,
         )
 
-    config = _object(
+    config = json_object(
         data.get("chatkit_configuration", {}),
         "chatkit_configuration",
         ("automatic_thread_titling", "file_upload", "history"),
     )
     base = "chatkit_configuration"
-    titling = _object(
+    titling = json_object(
         config.get("automatic_thread_titling", {}), f"{base}.automatic_thread_titling", ("enabled",)
     )
-    upload = _object(
+    upload = json_object(
         config.get("file_upload", {}),
         f"{base}.file_upload",
         ("enabled", "max_file_size", "max_files"),
     )
-    history = _object(config.get("history", {}), f"{base}.history", ("enabled", "recent_threads"))
+    history = json_object(
+        config.get("history", {}), f"{base}.history", ("enabled", "recent_threads")
+    )
     configuration = {
         "automatic_thread_titling": {
-            "enabled": _optional(
-                titling, "enabled", f"{base}.automatic_thread_titling", _boolean, True
+            "enabled": optional(
+                titling, "enabled", f"{base}.automatic_thread_titling", boolean, True
             )
         },
         "file_upload": {
-            "enabled": _optional(upload, "enabled", f"{base}.file_upload", _boolean, False),
-            "max_file_size": _optional(
+            "enabled": optional(upload, "enabled", f"{base}.file_upload", boolean, False),
+            "max_file_size": optional(
                 upload,
                 "max_file_size",
                 f"{base}.file_upload",
-                lambda v, p: _integer(v, p, 1, DEFAULT_MAX_FILE_SIZE_MB),
+                lambda v, p: integer(v, p, 1, DEFAULT_MAX_FILE_SIZE_MB),
                 DEFAULT_MAX_FILE_SIZE_MB,
             ),
-            "max_files": _optional(
+            "max_files": optional(
                 upload,
                 "max_files",
                 f"{base}.file_upload",
-                lambda v, p: _integer(v, p, 1, MAX_INT),
+                lambda v, p: integer(v, p, 1, MAX_INT),
                 DEFAULT_MAX_FILES,
             ),
         },
         "history": {
-            "enabled": _optional(history, "enabled", f"{base}.history", _boolean, True),
-            "recent_threads": _optional(
+            "enabled": optional(history, "enabled", f"{base}.history", boolean, True),
+            "recent_threads": optional(
                 history,
                 "recent_threads",
                 f"{base}.history",
-                lambda v, p: _integer(v, p, 1, MAX_INT),
+                lambda v, p: integer(v, p, 1, MAX_INT),
                 None,
             ),
         },

@@ -22,6 +22,7 @@ from .records import (
     KeyRow,
     PageQuery,
     RowPage,
+    SearchQuery,
     SessionRow,
     SyncBatch,
     ThreadRow,
@@ -112,6 +113,32 @@ class RowStore(MaintenanceRows, abc.ABC):
     async def delete_thread_row(self, project: str, thread_id: str) -> bool:
         """Delete the thread, its items, attachment records and feedback in one transaction."""
 
+    async def create_thread(self, project: str, row: ThreadRow, items: Sequence[ItemRow]) -> None:
+        """Store a new thread and its first items in one transaction, the items in the
+        order given. Raises ``DuplicateId`` if an id is already taken in the project."""
+        await self.import_rows(project, [row], items)
+
+    @abc.abstractmethod
+    async def replace_thread(self, project: str, row: ThreadRow) -> bool:
+        """Set the title, status and extra of a stored thread of the same user, atomically.
+
+        Returns ``False`` (and stores nothing) when the project holds no such thread:
+        unlike ``upsert_thread``, a thread deleted meanwhile is not brought back.
+        """
+
+    @abc.abstractmethod
+    async def search_threads(
+        self, project: str, search: SearchQuery, page: PageQuery, user: str | None = None
+    ) -> RowPage[ThreadRow]:
+        """A keyset page, in the order of ``list_threads``, of the threads whose title, or
+        one of whose user or assistant messages, holds every word of ``search``
+        (case-insensitively; the last word as a prefix when ``search.prefix``). No words:
+        an empty page.
+
+        Raises ``CursorNotFound`` when ``after``/``before`` name no thread of the project
+        (of the user, when ``user`` is given); the cursor need not match the search.
+        """
+
     # -- items (project-scoped) --
 
     @abc.abstractmethod
@@ -126,6 +153,14 @@ class RowStore(MaintenanceRows, abc.ABC):
     @abc.abstractmethod
     async def insert_item(self, project: str, row: ItemRow) -> None:
         """Append an item; raises ``DuplicateId`` if the id is taken in the project."""
+
+    @abc.abstractmethod
+    async def append_items(self, project: str, thread_id: str, items: Sequence[ItemRow]) -> bool:
+        """Append items to a stored thread in one transaction, in the order given.
+
+        Returns ``False`` (and stores nothing) when the project holds no such thread.
+        Raises ``DuplicateId`` if an id is taken in the project.
+        """
 
     @abc.abstractmethod
     async def upsert_item(self, project: str, row: ItemRow) -> None:

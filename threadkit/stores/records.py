@@ -3,6 +3,7 @@ protocol models. Plain frozen dataclasses: cheap to build on every read."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -111,6 +112,28 @@ class PageQuery:
     order: Order = "desc"
     after: str | None = None
     before: str | None = None
+
+
+#: a word, as both backends' search indexes cut text into words: a run of letters and digits
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """Words to find, all of them, case-insensitively; with ``prefix`` the last one may
+    be the start of a longer word (type-ahead). ``SearchQuery.of`` cuts a text into
+    words the way the stores' indexes cut titles and messages."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+    @classmethod
+    def of(cls, text: str) -> SearchQuery:
+        """The words of ``text``; the last is a prefix unless ``text`` ends after it
+        (in a space or a punctuation mark)."""
+        words = tuple(w.lower() for w in _WORD.findall(text))
+        ends_in_word = bool(text) and _WORD.fullmatch(text[-1]) is not None
+        return cls(words, prefix=bool(words) and ends_in_word)
 
 
 @dataclass(frozen=True, slots=True)

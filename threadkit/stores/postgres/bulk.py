@@ -54,6 +54,27 @@ async def import_rows(
     await pool.run(work, idempotent=False)
 
 
+async def append_items(pool: Pool, project: str, thread_id: str, items: Sequence[ItemRow]) -> bool:
+    """``ThreadStore.append_items``: under the thread's lock, as every append is, so ``seq``
+    stays commit order within the thread; ``False`` when the thread is not stored."""
+
+    async def work(conn: asyncpg.Connection) -> bool:
+        try:
+            async with conn.transaction():
+                await conn.execute(q.LOCK_THREAD.sql, project, thread_id)
+                if await conn.fetchval(q.THREAD_EXISTS.sql, project, thread_id) is None:
+                    return False
+                for batch in _batches(items):
+                    await conn.execute(
+                        q.IMPORT_ITEMS.sql, project, *columns(items_params(project, batch))
+                    )
+        except asyncpg.UniqueViolationError:
+            raise DuplicateId("item", await first_taken(conn, project, "items", items)) from None
+        return True
+
+    return await pool.run(work, idempotent=False)
+
+
 def columns(params: list[tuple[object, ...]]) -> list[list[object]]:
     """Rows of parameters as one array per column, without the first (the project)."""
     return [list(column) for column in zip(*params, strict=True)][1:]

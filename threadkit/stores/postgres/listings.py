@@ -88,6 +88,7 @@ def request_path_queries() -> Iterator[tuple[str, Query]]:
     yield from (
         ("get_thread", q.GET_THREAD),
         ("upsert_thread", q.UPSERT_THREAD),
+        ("replace_thread", q.REPLACE_THREAD),
         ("delete_thread", q.DELETE_THREAD),
         ("get_item", q.GET_ITEM),
         ("insert_item", q.INSERT_ITEM),

@@ -42,6 +42,11 @@ UPSERT_THREAD = Query(
     " RETURNING seq",
     ("project", "thread_id", "user", "created_us", "title", "status", "extra"),
 )
+REPLACE_THREAD = Query(
+    "UPDATE threads SET title = $4, status = $5::json, extra = $6::json"
+    " WHERE project = $1 AND id = $2 AND user_id = $3",
+    ("project", "thread_id", "user", "title", "status", "extra"),
+)
 # Data-modifying CTEs share one snapshot and always run to completion: one statement
 # deletes the thread, its items, attachment records and feedback, or nothing.
 DELETE_THREAD = Query(
@@ -210,6 +215,9 @@ IMPORT_ITEMS = Query(
 # Sync state (migration 4). A step of a sync appends to a thread like any append: under
 # the thread's lock, so seq stays commit order within the thread.
 LOCK_THREAD = Query(f"SELECT {_LOCK_THREAD}", ("project", "thread_id"))
+THREAD_EXISTS = Query(
+    "SELECT 1 FROM threads WHERE project = $1 AND id = $2", ("project", "thread_id")
+)
 SYNC_CURSORS = Query(
     "SELECT thread_id, last_item_id FROM sync_threads"
     " WHERE project = $1 AND thread_id = ANY($2::text[])",

@@ -22,12 +22,14 @@ from threadkit.stores.records import (
     KeyRow,
     PageQuery,
     RowPage,
+    SearchQuery,
     SessionRow,
     SyncBatch,
     ThreadRow,
 )
 from threadkit.stores.request_window import BUCKET_MS
 from threadkit.stores.rows import (
+    dump_json,
     feedback_row,
     item_params,
     item_row,
@@ -65,6 +67,7 @@ from .queries import (
     PUT_ATTACHMENT,
     PUT_FEEDBACK,
     REMOVE_ATTACHMENT,
+    REPLACE_THREAD,
     RESERVE_UPLOAD,
     REVOKE_KEY,
     TAKE_REQUEST_SLOT,
@@ -72,6 +75,7 @@ from .queries import (
     UPSERT_ITEM,
     UPSERT_THREAD,
 )
+from .search import search_page
 
 DEFAULT_POOL_MIN = 1
 DEFAULT_POOL_MAX = 10
@@ -172,6 +176,21 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
         done = await self._pool.write_returning(UPSERT_THREAD, *thread_params(project, row))
         return done is not None
 
+    async def replace_thread(self, project: str, row: ThreadRow) -> bool:
+        if names_nothing(project, row.id, row.user):
+            return False
+        status = await self._pool.write(
+            REPLACE_THREAD,
+            *(project, row.id, row.user, row.title, dump_json(row.status), dump_json(row.extra)),
+        )
+        return status != "UPDATE 0"
+
+    async def search_threads(
+        self, project: str, search: SearchQuery, page: PageQuery, user: str | None = None
+    ) -> RowPage[ThreadRow]:
+        rows, has_more = await search_page(self._pool, project, search, page, user)
+        return RowPage([thread_row(r) for r in rows], has_more)
+
     async def delete_thread_row(self, project: str, thread_id: str) -> bool:
         if names_nothing(project, thread_id):
             return False
@@ -196,6 +215,11 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
             await self._pool.write(INSERT_ITEM, *item_params(project, row))
         except asyncpg.UniqueViolationError:
             raise DuplicateId("item", row.id) from None
+
+    async def append_items(self, project: str, thread_id: str, items: Sequence[ItemRow]) -> bool:
+        if names_nothing(project, thread_id):
+            return False
+        return await bulk.append_items(self._pool, project, thread_id, items)
 
     async def upsert_item(self, project: str, row: ItemRow) -> None:
         # No row back: the id belongs to an item of another thread.

@@ -48,6 +48,17 @@ def schema_version(path: str) -> int:
 
 
 def statements(script: str) -> list[str]:
-    """Split a migration file into statements (they contain no semicolons in strings)."""
+    """Split a migration file into statements. A piece ending in ``;`` is a statement
+    once SQLite says it is complete, so a trigger's body stays whole."""
     lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    found: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                found.append(pending.strip().removesuffix(";"))
+            pending = ""
+    if pending.strip(" \n;"):
+        found.append(pending.strip().removesuffix(";"))
+    return found

@@ -9,6 +9,39 @@ from threadkit.stores import keyset
 from threadkit.stores.errors import CursorNotFound
 from threadkit.stores.records import PageQuery
 
+Position = tuple[int, int]
+
+
+def positions(
+    conn: sqlite3.Connection, table: str, scope: str, args: tuple[Any, ...], query: PageQuery
+) -> tuple[Position | None, Position | None]:
+    """The ``(created_us, seq)`` of the ``after`` and ``before`` cursors among the rows of
+    ``table`` matching ``scope``; ``CursorNotFound`` for a cursor that names none."""
+
+    def position(param: str, value: str) -> Position:
+        r = conn.execute(
+            f"SELECT created_us, seq FROM {table} WHERE {scope} AND id = ?", (*args, value)
+        ).fetchone()
+        if r is None:
+            raise CursorNotFound(param, value)
+        return r[0], r[1]
+
+    after = position("after", query.after) if query.after is not None else None
+    before = position("before", query.before) if query.before is not None else None
+    return after, before
+
+
+def bounded(
+    walk: keyset.Walk, after: Position | None, before: Position | None, prefix: str = ""
+) -> tuple[list[str], list[Any]]:
+    """The conditions (on ``prefix``-qualified columns) and parameters that bound a page."""
+    where: list[str] = []
+    params: list[Any] = []
+    for _, op, at in keyset.bounds(walk, after, before):
+        where.append(f"({prefix}created_us, {prefix}seq) {op} (?, ?)")
+        params.extend(at)
+    return where, params
+
 
 def page(
     conn: sqlite3.Connection,
@@ -22,27 +55,12 @@ def page(
 
     A cursor's position is looked up first, so an unknown one raises ``CursorNotFound``.
     """
-
-    def position(param: str, value: str) -> tuple[int, int]:
-        r = conn.execute(
-            f"SELECT created_us, seq FROM {table} WHERE {scope} AND id = ?", (*args, value)
-        ).fetchone()
-        if r is None:
-            raise CursorNotFound(param, value)
-        return r[0], r[1]
-
-    after = position("after", query.after) if query.after is not None else None
-    before = position("before", query.before) if query.before is not None else None
+    after, before = positions(conn, table, scope, args, query)
     walk = keyset.walk(query.order, after is not None, before is not None)
-    where = [scope]
-    params: list[Any] = list(args)
-    for _, op, at in keyset.bounds(walk, after, before):
-        where.append(f"(created_us, seq) {op} (?, ?)")
-        params.extend(at)
-    params.append(query.limit + 1)
+    bounds, params = bounded(walk, after, before)
     rows = conn.execute(
-        f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)}"
+        f"SELECT {columns} FROM {table} WHERE {' AND '.join([scope, *bounds])}"
         f" ORDER BY created_us {walk.direction}, seq {walk.direction} LIMIT ?",
-        params,
+        [*args, *params, query.limit + 1],
     ).fetchall()
     return keyset.finish(rows, query.limit, walk.backwards)

@@ -24,6 +24,7 @@ from threadkit.stores.records import (
     ItemRow,
     PageQuery,
     RowPage,
+    SearchQuery,
     SyncBatch,
     ThreadRow,
 )
@@ -46,6 +47,7 @@ from .bulk import insert_unique
 from .connections import DEFAULT_CACHE_MIB, QUIET_SECONDS, Database
 from .maintenance import MaintenanceQueries
 from .migrate import migrate, schema_version
+from .search import search_page
 from .windows import RequestWindows
 
 
@@ -151,6 +153,38 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
     async def upsert_thread(self, project: str, row: ThreadRow) -> bool:
         return await self._db.transaction(_upsert_thread, project, row)
 
+    async def create_thread(self, project: str, row: ThreadRow, items: Sequence[ItemRow]) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            insert_unique(conn, "threads", [thread_params(project, row)])
+            insert_unique(conn, "items", items_params(project, items))
+
+        await self._db.transaction(run)
+
+    async def replace_thread(self, project: str, row: ThreadRow) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            return bool(
+                conn.execute(
+                    "UPDATE threads SET title = ?, status = ?, extra = ?"
+                    " WHERE project = ? AND id = ? AND user_id = ?",
+                    (
+                        row.title,
+                        dump_json(row.status),
+                        dump_json(row.extra),
+                        project,
+                        row.id,
+                        row.user,
+                    ),
+                ).rowcount
+            )
+
+        return await self._db.transaction(run)
+
+    async def search_threads(
+        self, project: str, search: SearchQuery, page: PageQuery, user: str | None = None
+    ) -> RowPage[ThreadRow]:
+        rows, has_more = search_page(self._db.conn(), project, search, page, user)
+        return RowPage([thread_row(r) for r in rows], has_more)
+
     async def delete_thread_row(self, project: str, thread_id: str) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
             gone = conn.execute(
@@ -203,6 +237,18 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
 
     async def insert_item(self, project: str, row: ItemRow) -> None:
         await self._db.transaction(insert_unique, "items", [item_params(project, row)])
+
+    async def append_items(self, project: str, thread_id: str, items: Sequence[ItemRow]) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            found = conn.execute(
+                "SELECT 1 FROM threads WHERE project = ? AND id = ?", (project, thread_id)
+            ).fetchone()
+            if found is None:
+                return False
+            insert_unique(conn, "items", items_params(project, items))
+            return True
+
+        return await self._db.transaction(run)
 
     async def upsert_item(self, project: str, row: ItemRow) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -346,11 +392,7 @@ def _upsert_thread(conn: sqlite3.Connection, project: str, row: ThreadRow) -> bo
         "SELECT user_id FROM threads WHERE project = ? AND id = ?", (project, row.id)
     ).fetchone()
     if found is None:
-        conn.execute(
-            "INSERT INTO threads (project, id, user_id, created_us, title, status, extra)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            thread_params(project, row),
-        )
+        insert_unique(conn, "threads", [thread_params(project, row)])
         return True
     if found[0] != row.user:
         return False
