@@ -127,6 +127,30 @@ def start_ui_server(backend: str, url: str, folder: Path, *extra: str) -> Server
     return srv
 
 
+BROWSER_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run on SQLite; those marked ``both_backends`` (a turn, the history)
+    on PostgreSQL too. What the browser sees does not depend on the store, which the
+    contract tests check on both backends; running every browser test twice would
+    double the longest part of the suite."""
+    dropped = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if (
+            callspec is not None
+            and callspec.params.get("database") == "postgres"
+            and BROWSER_TESTS in item.path.parents
+            and item.get_closest_marker("both_backends") is None
+        ):
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(dropped)
+        items[:] = [item for item in items if item not in gone]
+
+
 @pytest.fixture(scope="session")
 def ui_server(
     database: tuple[str, str], tmp_path_factory: pytest.TempPathFactory

@@ -13,6 +13,8 @@ from tests.browser.chat_harness import mount_chat, reload
 from tests.conftest import Server
 from tests.helpers import assistant_message, thread
 
+pytestmark = pytest.mark.both_backends
+
 HISTORY = "{ history: { enabled: true, showRename: true, showDelete: true } }"
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.chat_harness import Secrets, mount_chat, reload
 from tests.browser.conftest import PageLog
 from tests.conftest import Server
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_an_echo_turn_streams_into_the_thread(page: Any, ui_server: Server, project: str) -> None:

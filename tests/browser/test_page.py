@@ -336,6 +336,7 @@ def printed_url(server: Server) -> str:
 
 
 @needs_component
+@pytest.mark.both_backends
 def test_from_the_printed_url_to_an_echo_answer(
     page: Any, page_log: PageLog, newcomer_server: Server
 ) -> None:
