@@ -58,6 +58,7 @@ from .queries import (
     GET_SESSION,
     GET_THREAD,
     INSERT_ITEM,
+    INSERT_OWNED_ITEM,
     LIST_FEEDBACK,
     LIST_KEYS,
     LIST_PROJECT_KEYS,
@@ -196,6 +197,15 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
             await self._pool.write(INSERT_ITEM, *item_params(project, row))
         except asyncpg.UniqueViolationError:
             raise DuplicateId("item", row.id) from None
+
+    async def insert_owned_item(self, project: str, user: str, row: ItemRow) -> bool:
+        if names_nothing(project, row.thread_id, user):
+            return False
+        try:
+            status = await self._pool.write(INSERT_OWNED_ITEM, *item_params(project, row), user)
+        except asyncpg.UniqueViolationError:
+            raise DuplicateId("item", row.id) from None
+        return status != "INSERT 0 0"
 
     async def upsert_item(self, project: str, row: ItemRow) -> None:
         # No row back: the id belongs to an item of another thread.
