@@ -7,10 +7,13 @@ of each is compared (the least disturbed by the machine). ``--profile`` adds a
 cProfile of threadkit's retrieves. ``--protocol`` compares threadkit's protocol reads
 (``threads.get_by_id``, ``items.list``, ``threads.list`` over ``POST /chatkit``, with a
 project key and with a session secret) with its own REST retrieve instead, and
-``--profile`` then profiles the scenario it names. Usage::
+``--profile`` then profiles the scenario it names. ``--turns`` times echo turns
+(``threads.add_user_message``, the stream read to its end) on a fresh database
+instead, one at a time and 64 at once, and ``--profile`` profiles 64 at once. Usage::
 
     .venv/bin/python bench/inprocess.py --data bench-data/full [--rounds 15] [--profile]
     .venv/bin/python bench/inprocess.py --data bench-data/small --protocol [--profile items_key]
+    .venv/bin/python bench/inprocess.py --turns [--db postgresql://...] [--profile]
 """
 
 from __future__ import annotations
@@ -150,6 +153,91 @@ async def protocol(args: argparse.Namespace) -> None:
             pstats.Stats(profile).sort_stats("tottime").print_stats(30)
 
 
+async def turns(args: argparse.Namespace) -> None:
+    """Echo turns in one process: per turn one at a time, and 64 conversations at once."""
+    sys.path.insert(0, str(HERE))
+    import turns as bench_turns  # type: ignore[import-not-found]
+
+    url = args.db
+    if url is None:
+        folder = HERE.parent / "bench-data" / "turns"
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("inprocess.db*"):
+            old.unlink()
+        url = f"sqlite:///{folder / 'inprocess.db'}"
+    elif url.startswith("postgresql://"):
+        url = await bench_turns.fresh_postgres(url, "threadkit_turns_inprocess")
+    key = await bench_turns.prepare(url, with_key=True)
+    os.environ["THREADKIT_DATABASE_URL"] = url
+    from threadkit.app import create_app
+
+    app = create_app()
+    conversations = bench_turns.thread_ids(bench_turns.CONVERSATIONS)
+    statuses: set[int] = set()
+    events = [0]
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.add(message["status"])
+        elif message["type"] == "http.response.body":
+            events[0] += message["body"].count(b"data:")
+
+    async def one_turn(thread_id: str, user: str) -> None:
+        body = bench_turns.turn_body(thread_id)
+        headers = [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"authorization", b"Bearer " + str(key).encode()),
+            (b"x-chatkit-user", user.encode()),
+        ]
+        sent = asyncio.Event()
+        first = [True]
+
+        async def receive_body() -> dict[str, Any]:
+            if first[0]:
+                first[0] = False
+                return {"type": "http.request", "body": body, "more_body": False}
+            await sent.wait()  # never: the client stays for the whole stream
+            return {"type": "http.disconnect"}
+
+        await app(post_scope(headers), receive_body, send)
+
+    async def one_at_a_time(n: int) -> float:
+        started = time.perf_counter()
+        for i in range(n):
+            await one_turn(*conversations[i % len(conversations)])
+        return (time.perf_counter() - started) / n * 1e6
+
+    async def all_at_once(rounds: int) -> float:
+        async def conversation(thread_id: str, user: str) -> None:
+            for _ in range(rounds):
+                await one_turn(thread_id, user)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(conversation(t, u) for t, u in conversations))
+        return len(conversations) * rounds / (time.perf_counter() - started)
+
+    async with app.router.lifespan_context(app):
+        await one_at_a_time(100)
+        if statuses != {200} or events[0] != 700:
+            raise SystemExit(f"unexpected statuses {sorted(statuses)} or events {events[0]}")
+        sequential = min([await one_at_a_time(args.requests // 10) for _ in range(args.rounds)])
+        concurrent = max([await all_at_once(5) for _ in range(args.rounds)])
+        print(
+            f"echo turns in-process ({url.partition(':')[0]}): one at a time {sequential:,.0f} µs"
+            f" per turn (fastest of {args.rounds}); 64 conversations at once {concurrent:,.0f}"
+            " turns/s (best round)"
+        )
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.enable()
+            await all_at_once(20)
+            profile.disable()
+            stats = pstats.Stats(profile)
+            stats.sort_stats("tottime").print_stats(40)
+            stats.sort_stats("cumulative").print_stats(60)
+
+
 async def main(args: argparse.Namespace) -> None:
     meta = orjson.loads((args.data / "meta.json").read_bytes())
     samples = orjson.loads((args.data / "samples.json").read_bytes())
@@ -205,7 +293,7 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="output folder of generate.py")
+    parser.add_argument("--data", type=Path, help="output folder of generate.py")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--requests", type=int, default=4_000, help="retrieves per round")
     parser.add_argument("--ids", type=int, default=2_000, help="sampled thread ids cycled over")
@@ -213,5 +301,12 @@ if __name__ == "__main__":
         "--profile", nargs="?", const="retrieve", default=None, help="scenario to profile"
     )
     parser.add_argument("--protocol", action="store_true", help="protocol reads vs retrieve")
+    parser.add_argument("--turns", action="store_true", help="echo turns on a fresh database")
+    parser.add_argument("--db", help="with --turns: a PostgreSQL database to make it from")
     arguments = parser.parse_args()
-    asyncio.run(protocol(arguments) if arguments.protocol else main(arguments))
+    if arguments.turns:
+        asyncio.run(turns(arguments))
+    elif arguments.data is None:
+        parser.error("--data is required")
+    else:
+        asyncio.run(protocol(arguments) if arguments.protocol else main(arguments))

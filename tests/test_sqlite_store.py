@@ -7,13 +7,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from threadkit.stores import migrations
-from threadkit.stores.errors import StoreUnavailable
-from threadkit.stores.records import PageQuery, ThreadRow
+from threadkit.stores.errors import DuplicateId, StoreUnavailable
+from threadkit.stores.records import ItemRow, PageQuery, ThreadRow
 from threadkit.stores.sqlite.connections import (
     CHANGING_CACHE_MIB,
     LOOK_EVERY_SECONDS,
@@ -130,6 +131,65 @@ def test_watching_the_wal_index_keeps_sqlites_lock_on_it(tmp_path: Path) -> None
 
     before, watching, after = asyncio.run(check())
     assert before and watching == before and after == before
+
+
+def test_waiting_transactions_commit_together_and_fail_alone(tmp_path: Path) -> None:
+    """Transactions queued while the writer is busy go to disk in one commit; one that
+    fails (a duplicate id, an error after a write of its own) leaves the others in."""
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'g.db'}")
+    project = "p_group"
+
+    def item(n: int | str) -> ItemRow:
+        return ItemRow(f"cthi_{n}", "cthr_g", 1_000 + hash(n) % 1000, "rest", None, "{}")
+
+    def writes_then_fails(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO items (project, thread_id, id, created_us, shape, payload)"
+            " VALUES (?, 'cthr_g', 'cthi_doomed', 1, 'rest', '{}')",
+            (project,),
+        )
+        raise ValueError("after a write")
+
+    async def check() -> tuple[list[object], int, list[str]]:
+        await store.open()
+        try:
+            await store.import_rows(project, [ThreadRow("cthr_g", "u", 1, None, ACTIVE)], [])
+            commits: list[str] = []
+
+            def trace() -> None:
+                store._db.conn().set_trace_callback(
+                    lambda sql: commits.append(sql) if sql == "COMMIT" else None
+                )
+
+            await store._db.write(trace)
+            gate = threading.Event()
+            blocked = asyncio.ensure_future(store._db.write(gate.wait))
+            jobs = [store.insert_item(project, item(n)) for n in range(20)]
+            jobs.insert(10, store._db.transaction(writes_then_fails))
+            jobs.append(store.insert_item(project, item(0)))
+            tasks = [asyncio.ensure_future(job) for job in jobs]
+            for _ in range(1_000):
+                if len(store._db._pending) == len(tasks):
+                    break
+                await asyncio.sleep(0)
+            assert len(store._db._pending) == len(tasks)
+            gate.set()
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            await blocked
+            page = await store.list_items(
+                project, "cthr_g", PageQuery(limit=100, order="asc"), rest_only=False
+            )
+            return outcomes, len(commits), sorted(r.id for r in page.rows)
+        finally:
+            await store.close()
+
+    outcomes, commits, stored = asyncio.run(check())
+    assert [type(o).__name__ for o in outcomes] == (
+        ["NoneType"] * 10 + ["ValueError"] + ["NoneType"] * 10 + ["DuplicateId"]
+    )
+    assert isinstance(outcomes[-1], DuplicateId)
+    assert commits == 1
+    assert stored == sorted(f"cthi_{n}" for n in range(20))
 
 
 def test_a_write_lock_held_too_long_elsewhere_is_store_unavailable(tmp_path: Path) -> None:

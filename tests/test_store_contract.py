@@ -563,6 +563,25 @@ def test_deleting_a_thread_deletes_its_items_and_attachments_only(database: Data
     on(database, work)
 
 
+def test_owned_items_go_only_into_the_users_own_thread(database: Database) -> None:
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        thread = thread_row(user="alice")
+        await store.import_rows(project, [thread], [])
+        mine = rest_item(thread.id)
+        assert await store.insert_owned_item(project, "bob", mine) is False
+        assert await store.insert_owned_item("proj_elsewhere", "alice", mine) is False
+        missing = rest_item("cthr_missing")
+        assert await store.insert_owned_item(project, "alice", missing) is False
+        assert await store.get_item(project, thread.id, mine.id) is None
+        assert await store.insert_owned_item(project, "alice", mine) is True
+        assert await store.get_item(project, thread.id, mine.id) == mine
+        with pytest.raises(DuplicateId):
+            await store.insert_owned_item(project, "alice", mine)
+
+    on(database, work)
+
+
 def test_item_payloads_come_back_byte_for_byte(database: Database) -> None:
     async def work(store: ThreadStore) -> None:
         project = new_id("proj")

@@ -14,6 +14,8 @@ from starlette.types import Receive, Scope, Send
 log = logging.getLogger("threadkit.chatkit")
 
 _background: set[asyncio.Task[None]] = set()
+#: in the queue of ``EventStream``: the stream ended, the client went away
+_END, _GONE = object(), object()
 
 
 def error_frame() -> bytes:
@@ -51,18 +53,22 @@ class EventStream(Response):
         self.chunks = chunks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        # One queue for both what the stream produces and the client's going away, so
+        # waiting for the next chunk is one plain ``get``; chunks already waiting go out
+        # in one write.
+        queue: asyncio.Queue[bytes | object] = asyncio.Queue()
 
         async def produce() -> None:
             try:
                 async for chunk in self.chunks:
                     queue.put_nowait(chunk)  # never waits: cancellation lands in the stream
             finally:
-                queue.put_nowait(None)
+                queue.put_nowait(_END)
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
+            queue.put_nowait(_GONE)
 
         producer = asyncio.create_task(produce())
         _background.add(producer)
@@ -70,17 +76,25 @@ class EventStream(Response):
         watcher = asyncio.create_task(watch())
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            while True:
-                getter = asyncio.ensure_future(queue.get())
-                await asyncio.wait({getter, watcher}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
+            ended = False
+            while not ended:
+                chunk = await queue.get()
+                if chunk is _GONE:
                     break  # the client went away
-                chunk = getter.result()
-                if chunk is None:
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                    break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                parts: list[bytes] = []
+                while True:
+                    if chunk is _END:
+                        ended = True
+                        break
+                    if chunk is _GONE:
+                        return
+                    assert isinstance(chunk, bytes)
+                    parts.append(chunk)
+                    if queue.empty():
+                        break
+                    chunk = queue.get_nowait()
+                body = parts[0] if len(parts) == 1 else b"".join(parts)  # none at the end
+                await send({"type": "http.response.body", "body": body, "more_body": not ended})
         finally:
             watcher.cancel()
             if not producer.done():

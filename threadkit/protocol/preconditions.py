@@ -75,8 +75,15 @@ class Preconditions:
 
     # -- shared --
 
-    async def _open_thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
+    async def _thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
+        """The caller's thread, handed on to the load that answering the request starts
+        with (``ChatContext.checked_threads``)."""
         thread = await self.threads.thread(thread_id, context)
+        context.checked_threads[thread_id] = thread
+        return thread
+
+    async def _open_thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
+        thread = await self._thread(thread_id, context)
         status = thread.status
         if status.type != "active":
             reason = getattr(status, "reason", None)
@@ -153,12 +160,12 @@ class Preconditions:
     async def _sync_custom_action(
         self, req: ThreadsSyncCustomActionReq, context: ChatContext
     ) -> None:
-        await self.threads.thread(req.params.thread_id, context)
+        await self._thread(req.params.thread_id, context)
         _supported(req.type, context.workflow.supports_sync_actions, context)
         await self._widget(req.params.thread_id, req.params.item_id, context)
 
     async def _update(self, req: ThreadsUpdateReq, context: ChatContext) -> None:
-        await self.threads.thread(req.params.thread_id, context)
+        await self._thread(req.params.thread_id, context)
         if "\x00" in req.params.title:  # no backend may store what another refuses
             raise InvalidRequest(
                 "Invalid 'params.title': the string contains a NUL character.",

@@ -154,6 +154,16 @@ class RowStore(MaintenanceRows, abc.ABC):
     async def insert_item(self, project: str, row: ItemRow) -> None:
         """Append an item; raises ``DuplicateId`` if the id is taken in the project."""
 
+    async def insert_owned_item(self, project: str, user: str, row: ItemRow) -> bool:
+        """``insert_item`` if the row's thread exists and belongs to ``user``; returns
+        whether it did. The backends check and insert in one write transaction (no read
+        before it, no thread deleted in between); this default reads first."""
+        thread = await self.get_thread(project, row.thread_id)
+        if thread is None or thread.user != user:
+            return False
+        await self.insert_item(project, row)
+        return True
+
     @abc.abstractmethod
     async def append_items(self, project: str, thread_id: str, items: Sequence[ItemRow]) -> bool:
         """Append items to a stored thread in one transaction, in the order given.

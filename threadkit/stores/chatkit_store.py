@@ -2,7 +2,9 @@
 
 Anyone writing their own ``ChatKitServer`` can hand it a threadkit store directly.
 The request context is any object with a ``user_id`` attribute; an optional
-``project`` attribute scopes it (see ``context``). Threads are isolated per user:
+``project`` attribute scopes it (see ``context``), and an optional ``checked_threads``
+dictionary (thread id to ``ThreadMetadata``) hands ``load_thread`` a thread the same
+request has just read, once. Threads are isolated per user:
 another user's thread is "not found", and its items are an empty page.
 """
 
@@ -66,6 +68,10 @@ class ThreadStore(RowStore, Store[Any]):
         return row
 
     async def load_thread(self, thread_id: str, context: Any) -> ThreadMetadata:
+        # A context may hand over the thread its request has just loaded, once.
+        checked = getattr(context, "checked_threads", None)
+        if checked and (thread := checked.pop(thread_id, None)) is not None:
+            return thread
         return thread_row_to_metadata(await self._require_thread(thread_id, context))
 
     async def save_thread(self, thread: ThreadMetadata, context: Any) -> None:
@@ -104,8 +110,9 @@ class ThreadStore(RowStore, Store[Any]):
         await self.delete_thread_row(self._project(context), thread_id)
 
     async def add_thread_item(self, thread_id: str, item: ThreadItem, context: Any) -> None:
-        await self._require_thread(thread_id, context)
-        await self.insert_item(self._project(context), item_row_from_protocol(item, thread_id))
+        row = item_row_from_protocol(item, thread_id)
+        if not await self.insert_owned_item(self._project(context), user_of(context), row):
+            raise NotFoundError(f"Thread {thread_id} not found")
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: Any) -> None:
         await self._require_thread(thread_id, context)

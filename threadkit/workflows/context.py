@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chatkit.types import ThreadItem
+from chatkit.types import ThreadItem, ThreadMetadata
 
 from threadkit.attachments import FileStorage
 from threadkit.stores import ThreadStore
@@ -43,6 +43,10 @@ class ChatContext:
     session: SessionRow | None = None
     #: the ``metadata`` object of the protocol request
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: threads the request's checks just loaded (``protocol.preconditions``): the
+    #: store's next ``load_thread`` of each in this request takes it instead of reading
+    #: the same row again (``ThreadStore.load_thread``)
+    checked_threads: dict[str, ThreadMetadata] = field(default_factory=dict)
 
     @property
     def user(self) -> str:

@@ -92,6 +92,7 @@ def request_path_queries() -> Iterator[tuple[str, Query]]:
         ("delete_thread", q.DELETE_THREAD),
         ("get_item", q.GET_ITEM),
         ("insert_item", q.INSERT_ITEM),
+        ("insert_owned_item", q.INSERT_OWNED_ITEM),
         ("upsert_item", q.UPSERT_ITEM),
         ("delete_item", q.DELETE_ITEM),
         ("put_attachment", q.PUT_ATTACHMENT),

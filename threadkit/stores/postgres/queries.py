@@ -72,6 +72,12 @@ _ITEM_VALUES = (
 )
 _ITEM_PARAMS = ("project", "thread_id", "item_id", "created_us", "shape", "rest_type", "payload")
 INSERT_ITEM = Query(_ITEM_VALUES, _ITEM_PARAMS)
+# The same, only into a thread of the user ($8): nothing inserted otherwise.
+INSERT_OWNED_ITEM = Query(
+    _ITEM_VALUES
+    + " WHERE EXISTS (SELECT 1 FROM threads WHERE project = $1 AND id = $2 AND user_id = $8)",
+    (*_ITEM_PARAMS, "user"),
+)
 UPSERT_ITEM = Query(
     _ITEM_VALUES + " ON CONFLICT (project, id) DO UPDATE"
     " SET shape = excluded.shape, rest_type = excluded.rest_type, payload = excluded.payload"

@@ -60,6 +60,7 @@ from .queries import (
     GET_SESSION,
     GET_THREAD,
     INSERT_ITEM,
+    INSERT_OWNED_ITEM,
     LIST_FEEDBACK,
     LIST_KEYS,
     LIST_PROJECT_KEYS,
@@ -220,6 +221,15 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
         if names_nothing(project, thread_id):
             return False
         return await bulk.append_items(self._pool, project, thread_id, items)
+
+    async def insert_owned_item(self, project: str, user: str, row: ItemRow) -> bool:
+        if names_nothing(project, row.thread_id, user):
+            return False
+        try:
+            status = await self._pool.write(INSERT_OWNED_ITEM, *item_params(project, row), user)
+        except asyncpg.UniqueViolationError:
+            raise DuplicateId("item", row.id) from None
+        return status != "INSERT 0 0"
 
     async def upsert_item(self, project: str, row: ItemRow) -> None:
         # No row back: the id belongs to an item of another thread.

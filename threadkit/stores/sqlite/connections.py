@@ -14,6 +14,7 @@ so a store works right after construction.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import mmap
 import os
@@ -51,6 +52,19 @@ LOOK_EVERY_SECONDS = 0.1
 #: load it grew the worker by 200 MiB over four minutes. The readers' caches need not
 #: make room for it: SQLite empties them anyway whenever another connection commits.
 WRITER_CACHE_MIB = 16
+#: at most this many waiting transactions are committed together
+MAX_BATCH = 64
+
+_Job = tuple[Callable[..., Any], tuple[Any, ...], "concurrent.futures.Future[Any]"]
+
+
+def _settle(future: concurrent.futures.Future[Any], fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        result = fn(*args)
+    except BaseException as exc:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
 
 
 class Database:
@@ -77,6 +91,9 @@ class Database:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writer: ThreadPoolExecutor | None = None
+        self._pending: list[_Job] = []
+        self._pending_lock = threading.Lock()
+        self._draining = False
         self._wal_index: mmap.mmap | None = None
         self._wal_index_fd: int | None = None
         self._wal_index_missing = False
@@ -146,6 +163,93 @@ class Database:
 
     async def write(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn(*args)`` on the writer thread."""
+        writer = self._executor()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(writer, fn, *args)
+        except sqlite3.OperationalError as exc:
+            if (busy := unavailable(exc)) is None:
+                raise
+            raise busy from exc
+
+    async def transaction(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run ``fn(conn, *args)`` in one write transaction on the writer thread.
+
+        Transactions that wait while the writer is busy are committed together (see
+        ``_commit_together``): one flush to disk for all of them, so concurrent writers
+        do not queue behind one ``fsync`` each. Each still succeeds or fails alone."""
+        writer = self._executor()
+        job: _Job = (fn, args, concurrent.futures.Future())
+        with self._pending_lock:
+            self._pending.append(job)
+            start = not self._draining
+            self._draining = True
+        if start:
+            writer.submit(self._drain)
+        try:
+            return await asyncio.wrap_future(job[2])
+        except sqlite3.OperationalError as exc:
+            if (busy := unavailable(exc)) is None:
+                raise
+            raise busy from exc
+
+    def _drain(self) -> None:
+        """On the writer thread: commit the waiting transactions, a batch at a time."""
+        while True:
+            with self._pending_lock:
+                taken = self._pending[:MAX_BATCH]
+                del self._pending[:MAX_BATCH]
+                if not taken:
+                    self._draining = False
+                    return
+            # A transaction whose caller was cancelled before it started does not run.
+            batch = [job for job in taken if job[2].set_running_or_notify_cancel()]
+            if not batch:
+                continue
+            if len(batch) == 1:
+                fn, args, future = batch[0]
+                _settle(future, self.transaction_sync, fn, *args)
+            else:
+                self._commit_together(batch)
+
+    def _commit_together(self, batch: list[_Job]) -> None:
+        """The batch's transactions in one ``BEGIN IMMEDIATE ... COMMIT``, each inside a
+        savepoint so that one that fails is undone alone. If the transaction as a whole
+        fails (the ``COMMIT``, or an error that rolled everything back, as a full disk
+        may), every transaction of the batch fails with that error."""
+        outcomes: list[tuple[concurrent.futures.Future[Any], Any, BaseException | None]] = []
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = self.conn()
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, args, future in batch:
+                conn.execute("SAVEPOINT one")
+                try:
+                    result = fn(conn, *args)
+                except BaseException as exc:
+                    if not conn.in_transaction:
+                        raise
+                    conn.execute("ROLLBACK TO one")
+                    conn.execute("RELEASE one")
+                    outcomes.append((future, None, exc))
+                    continue
+                conn.execute("RELEASE one")
+                outcomes.append((future, result, None))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn is not None and conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for future, result, error in outcomes:
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+    def _executor(self) -> ThreadPoolExecutor:
         if self._writer is None:
             if self._closed:
                 raise StoreUsageError(
@@ -154,16 +258,7 @@ class Database:
             self._writer = ThreadPoolExecutor(
                 1, thread_name_prefix="threadkit-sqlite-writer", initializer=self._mark_writer
             )
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
-        except sqlite3.OperationalError as exc:
-            if (busy := unavailable(exc)) is None:
-                raise
-            raise busy from exc
-
-    async def transaction(self, fn: Callable[..., R], *args: Any) -> R:
-        """Run ``fn(conn, *args)`` in one write transaction on the writer thread."""
-        return await self.write(self.transaction_sync, fn, *args)
+        return self._writer
 
     def _mark_writer(self) -> None:
         self._local.writer = True

@@ -250,6 +250,18 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
 
         return await self._db.transaction(run)
 
+    async def insert_owned_item(self, project: str, user: str, row: ItemRow) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            owner = conn.execute(
+                "SELECT user_id FROM threads WHERE project = ? AND id = ?", (project, row.thread_id)
+            ).fetchone()
+            if owner is None or owner[0] != user:
+                return False
+            insert_unique(conn, "items", [item_params(project, row)])
+            return True
+
+        return await self._db.transaction(run)
+
     async def upsert_item(self, project: str, row: ItemRow) -> None:
         def run(conn: sqlite3.Connection) -> None:
             updated = conn.execute(
