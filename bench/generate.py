@@ -10,6 +10,8 @@ Scales (threads / users / items):
 
 * ``full``: 1,000,000 / 10,000 / 10,000,000 — 10 threads of 100,000 items,
   900,000 threads of 10 items, the other 99,990 threads without items.
+* ``medium``: 100,000 / 1,000 / 1,000,000 — one thread of 100,000 items, 90,000 of 10
+  (for quicker comparisons, e.g. of import speed).
 * ``small``: 1,000 / 10 / 10,000 — every thread has 10 items. Same number of
   threads per user (100) as ``full``, so user lists have the same shape.
 
@@ -61,6 +63,7 @@ class Scale:
 
 SCALES = {
     "full": Scale(threads=1_000_000, users=10_000, items=10_000_000, long_threads=10),
+    "medium": Scale(threads=100_000, users=1_000, items=1_000_000, long_threads=1),
     "small": Scale(threads=1_000, users=10, items=10_000, long_threads=0),
 }
 

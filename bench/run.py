@@ -266,7 +266,7 @@ def running(servers: list[Server]) -> Iterator[None]:
 
 def database_files(database_url: str) -> list[Path]:
     """The files holding the benchmark's data: the SQLite file (and its WAL), or the
-    PostgreSQL segments of the thread and item tables and their indexes."""
+    PostgreSQL segments of the thread, item and search tables and their indexes."""
     if database_url.startswith("sqlite:///"):
         path = Path(database_url.removeprefix("sqlite:///"))
         return [p for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
@@ -281,8 +281,9 @@ def database_files(database_url: str) -> list[Path]:
             rows = await conn.fetch(
                 "SELECT pg_relation_filepath(c.oid) AS path FROM pg_class c"
                 " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i', 't')"
-                " AND (c.relname IN ('threads', 'items') OR c.relname LIKE 'threads\\_%'"
-                " OR c.relname LIKE 'items\\_%')"
+                " AND (c.relname IN ('threads', 'items', 'search_documents')"
+                " OR c.relname LIKE 'threads\\_%' OR c.relname LIKE 'items\\_%'"
+                " OR c.relname LIKE 'search\\_documents\\_%')"
             )
             return folder, [r["path"] for r in rows]
         finally:

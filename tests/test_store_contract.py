@@ -1147,3 +1147,30 @@ def test_search_reads_around_nul_characters(database: Database) -> None:
         assert await found("quebec") == []
 
     on(database, work)
+
+
+def test_search_finds_old_threads_behind_many_newer_ones(database: Database) -> None:
+    """A word common elsewhere (another project) but found only in this project's oldest
+    threads: a backend that walks the newest threads first must go on to the rest."""
+
+    async def work(store: ThreadStore) -> None:
+        project, elsewhere = new_id("proj"), new_id("proj")
+        found = searcher(store, project)
+        threads = [thread_row(created_us=(i + 1) * 1_000_000) for i in range(400)]
+        items = [
+            message(t.id, "papaya smoothie" if i < 3 else "plain words", at=i)
+            for i, t in enumerate(threads)
+        ]
+        await store.import_rows(project, threads, items)
+        others = [thread_row() for _ in range(2_100)]
+        await store.import_rows(elsewhere, others, [message(t.id, "papaya") for t in others])
+        oldest = [t.id for t in reversed(threads[:3])]
+        assert await found("papaya") == oldest
+        assert await found("papaya", limit=2) == oldest
+        assert await found("papaya smoo", user="u1") == oldest
+        page = await store.search_threads(
+            project, SearchQuery.of("papaya"), PageQuery(limit=2, order="asc")
+        )
+        assert [r.id for r in page.rows] == [t.id for t in threads[:2]] and page.has_more
+
+    on(database, work)

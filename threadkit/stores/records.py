@@ -116,6 +116,8 @@ class PageQuery:
 
 #: a word, as both backends' search indexes cut text into words: a run of letters and digits
 _WORD = re.compile(r"[^\W_]+")
+#: how much of a title or a message is searched (characters)
+SEARCHED_CHARS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,19 @@ class SearchQuery:
         words = tuple(w.lower() for w in _WORD.findall(text))
         ends_in_word = bool(text) and _WORD.fullmatch(text[-1]) is not None
         return cls(words, prefix=bool(words) and ends_in_word)
+
+    def matches(self, text: str) -> bool:
+        """Whether one document (a title, a message's text) holds every word, cut and
+        folded as the indexes do (runs of letters and digits, lower case)."""
+        tokens = {t.lower() for t in _WORD.findall(text.replace("\x00", " ")[:SEARCHED_CHARS])}
+        if not self.words:
+            return False
+        *whole, last = self.words
+        if any(word not in tokens for word in whole):
+            return False
+        if self.prefix:
+            return any(token.startswith(last) for token in tokens)
+        return last in tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +192,22 @@ def item_row_from_protocol(item: ThreadItem, thread_id: str | None = None) -> It
         rest_type=shapes.rest_type_of(item),
         payload=shapes.protocol_item_to_json(item),
     )
+
+
+def searched_text(payload: str) -> str:
+    """The text of a stored user or assistant message that search looks at: its quoted
+    text and its content parts' text (the SQL of both backends' migrations says the same)."""
+    data = orjson.loads(payload)
+    texts: list[str] = []
+    quoted = data.get("quoted_text")
+    if isinstance(quoted, str):
+        texts.append(quoted)
+    content = data.get("content")
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+    return " ".join(texts)
 
 
 def item_row_from_rest(data: dict[str, Any]) -> ItemRow:

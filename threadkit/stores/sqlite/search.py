@@ -1,38 +1,38 @@
 """Full-text search of threads on SQLite, over the FTS5 tables of migration 7.
 
-Two plans, chosen by how many messages and titles match (counted up to
-``FEW_MATCHES``, which costs little):
+How many messages and titles match is counted first, up to ``FEW_MATCHES`` (cheap):
 
 * few: the matching threads are collected from the indexes, then sorted and paged;
-* many: the threads are read in the list's order, a chunk at a time, and each chunk is
-  checked against the indexes with one query per run of nearby rowids (a query per
-  thread or item would cost some 30 µs each, whatever its size): with common words a
-  page is full after a chunk or two.
+* many: the first ``WALK`` threads of the page are read in the list's order and their
+  titles and messages checked here, in Python, as the indexes cut and fold words
+  (``SearchQuery.matches``); with common words the page is full after a few dozen
+  threads. If it is not, the rest comes from the indexes as for few matches.
 
-Either way the page is exact; only its cost differs.
+Why the walk does not ask the index: FTS5 (3.40) answers a prefix (``"refu"*``) by
+merging the whole list of the matching terms' rows first, whatever else bounds the
+query: about 130 ms for a common word at 10,000,000 messages, for every query. A
+query per thread or per chunk of threads made a common prefix take seconds.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from threadkit.stores import keyset
-from threadkit.stores.records import PageQuery, SearchQuery
+from threadkit.stores.records import PageQuery, SearchQuery, searched_text
 from threadkit.stores.rows import THREAD_COLUMNS
 
 from . import paging
 
 #: matches (messages plus titles, of every project) up to which the matching threads are
-#: collected and sorted; above, the threads are walked in order instead
+#: collected and sorted; above, the threads are walked in order first
 FEW_MATCHES = 2_000
-#: threads read in the first chunk of a walk; each next chunk is twice as big, up to
-#: ``WALK_CHUNK_MAX``
+#: threads checked in order before the index is asked
+WALK = 256
+#: threads read at a time while walking (the first chunk; each next one twice as big)
 WALK_CHUNK = 32
-WALK_CHUNK_MAX = 1_024
-#: rowids at most this far apart are checked by one range query
-RUN_GAP = 512
 
 _COUNT = (
     "SELECT (SELECT count(*) FROM (SELECT 1 FROM item_search WHERE item_search MATCH ?"
@@ -48,7 +48,10 @@ _HITS = (
     " WHERE item_search MATCH ? AND i.project = ?)"
     f" SELECT {THREAD_COLUMNS} FROM hits CROSS JOIN threads ON threads.seq = hits.hit"
 )
-_IN_RANGE = "SELECT rowid FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?"
+_MESSAGES = (
+    "SELECT thread_id, payload FROM items WHERE project = ? AND thread_id IN ({})"
+    " AND rest_type IN ('chatkit.user_message', 'chatkit.assistant_message')"
+)
 
 
 def fts_query(search: SearchQuery) -> str:
@@ -76,89 +79,76 @@ def search_page(
     match = fts_query(search)
     walk = keyset.walk(query.order, after is not None, before is not None)
     bounds, bound_params = paging.bounded(walk, after, before, "threads.")
-    where = " AND ".join([scope, *bounds])
+    where, params = " AND ".join([scope, *bounds]), [*args, *bound_params]
+    wanted = query.limit + 1
+    rows: list[tuple[Any, ...]] = []
     matches = conn.execute(_COUNT, (match, FEW_MATCHES, match, FEW_MATCHES)).fetchone()[0]
-    if matches < FEW_MATCHES:
-        rows = conn.execute(
-            f"{_HITS} WHERE {where} ORDER BY threads.created_us {walk.direction},"
-            f" threads.seq {walk.direction} LIMIT ?",
-            [match, match, project, *args, *bound_params, query.limit + 1],
-        ).fetchall()
-    else:
-        rows = _walk(conn, project, match, where, [*args, *bound_params], walk, query.limit + 1)
+    if matches >= FEW_MATCHES:
+        rows, last = _walk(conn, project, search, where, params, walk, wanted)
+        if len(rows) == wanted or last is None:
+            return keyset.finish(rows, query.limit, walk.backwards)
+        beyond = "<" if walk.direction == "DESC" else ">"
+        where += f" AND (threads.created_us, threads.seq) {beyond} (?, ?)"
+        params += last
+    rows += conn.execute(
+        f"{_HITS} WHERE {where} ORDER BY threads.created_us {walk.direction},"
+        f" threads.seq {walk.direction} LIMIT ?",
+        [match, match, project, *params, wanted - len(rows)],
+    ).fetchall()
     return keyset.finish(rows, query.limit, walk.backwards)
 
 
 def _walk(
     conn: sqlite3.Connection,
     project: str,
-    match: str,
+    search: SearchQuery,
     where: str,
     params: list[Any],
     walk: keyset.Walk,
     wanted: int,
-) -> list[tuple[Any, ...]]:
-    """Up to ``wanted`` matching threads, reading the scope in order chunk by chunk."""
+) -> tuple[list[tuple[Any, ...]], tuple[int, int] | None]:
+    """Up to ``wanted`` matching threads among the first ``WALK`` of the scope, and the
+    position of the last thread read (``None``: the scope held no more)."""
     direction = walk.direction
     beyond = "<" if direction == "DESC" else ">"
     found: list[tuple[Any, ...]] = []
     last: tuple[int, int] | None = None
+    read = 0
     size = WALK_CHUNK
-    while True:
+    while read < WALK:
         condition, extra = where, list(params)
         if last is not None:
             condition += f" AND (threads.created_us, threads.seq) {beyond} (?, ?)"
             extra += last
+        size = min(size, WALK - read)
         chunk = conn.execute(
-            f"SELECT threads.seq, threads.created_us, {THREAD_COLUMNS} FROM threads"
-            f" WHERE {condition} ORDER BY threads.created_us {direction},"
-            f" threads.seq {direction} LIMIT ?",
+            f"SELECT threads.seq, {THREAD_COLUMNS} FROM threads WHERE {condition}"
+            f" ORDER BY threads.created_us {direction}, threads.seq {direction} LIMIT ?",
             [*extra, size],
         ).fetchall()
-        hits = _matching(conn, project, match, chunk)
+        hits = _matching(conn, project, search, chunk)
         for row in chunk:
-            if row[0] in hits:
-                found.append(row[2:])
+            if row[1] in hits:  # row[1]: the thread's id
+                found.append(row[1:])
                 if len(found) == wanted:
-                    return found
+                    return found, None
         if len(chunk) < size:
-            return found
-        last = (chunk[-1][1], chunk[-1][0])
-        size = min(size * 2, WALK_CHUNK_MAX)
+            return found, None
+        read += len(chunk)
+        last = (chunk[-1][3], chunk[-1][0])  # (created_us, seq)
+        size *= 2
+    return found, last
 
 
 def _matching(
-    conn: sqlite3.Connection, project: str, match: str, chunk: Sequence[tuple[Any, ...]]
-) -> set[int]:
-    """The seqs of the threads of ``chunk`` (rows starting with ``seq``) that match."""
-    if not chunk:
-        return set()
-    seqs = [row[0] for row in chunk]
-    hits = _in_runs(conn, "title_search", match, seqs)
-    by_id = {row[2]: row[0] for row in chunk if row[0] not in hits}  # row[2]: its id
-    if by_id:
-        marks = ",".join("?" * len(by_id))
-        owners = dict(
-            conn.execute(
-                f"SELECT seq, thread_id FROM items WHERE project = ? AND thread_id IN ({marks})",
-                [project, *by_id],
-            ).fetchall()
-        )
-        for item in _in_runs(conn, "item_search", match, owners):
-            hits.add(by_id[owners[item]])
+    conn: sqlite3.Connection, project: str, search: SearchQuery, chunk: Sequence[tuple[Any, ...]]
+) -> set[str]:
+    """The ids of the threads of ``chunk`` whose title or one of whose messages matches."""
+    hits = {row[1] for row in chunk if row[4] is not None and search.matches(row[4])}
+    rest = [row[1] for row in chunk if row[1] not in hits]
+    if rest:
+        sql = _MESSAGES.format(",".join("?" * len(rest)))
+        for thread_id, payload in conn.execute(sql, [project, *rest]):
+            if thread_id not in hits and search.matches(searched_text(payload)):
+                hits.add(thread_id)
     return hits
-
-
-def _in_runs(conn: sqlite3.Connection, table: str, match: str, rowids: Iterable[int]) -> set[int]:
-    """Those of ``rowids`` whose row of ``table`` matches: one range query per run of
-    rowids at most ``RUN_GAP`` apart."""
-    wanted = sorted(rowids)
-    hits: set[int] = set()
-    sql = _IN_RANGE.format(table=table)
-    start = 0
-    for end in range(1, len(wanted) + 1):
-        if end == len(wanted) or wanted[end] - wanted[end - 1] > RUN_GAP:
-            low, high = wanted[start], wanted[end - 1]
-            hits.update(r[0] for r in conn.execute(sql, (match, low, high)))
-            start = end
-    return hits.intersection(wanted)
