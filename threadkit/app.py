@@ -19,6 +19,7 @@ from threadkit.api import threads as threads_api
 from threadkit.api import ui as ui_api
 from threadkit.api.auth import Authenticator
 from threadkit.api.chatkit import chatkit_routes, cors_middleware
+from threadkit.api.finished import FinishedRequests
 from threadkit.api.metrics import HttpMetrics, metrics_endpoint, pool_refresher, worker_exited
 from threadkit.api.middleware import RequestContext
 from threadkit.api.openapi import openapi_json
@@ -64,8 +65,13 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     auth = Authenticator(KeyService(store), require_beta_header=settings.require_beta_header)
 
     http_metrics = HttpMetrics() if settings.metrics_recorded else None
-    refresh = _refresher(http_metrics, pool_refresher(store))
     access_log = AccessLog(settings.log_format) if settings.access_log else None
+    finished = (
+        FinishedRequests(http_metrics, access_log)
+        if http_metrics is not None or access_log is not None
+        else None
+    )
+    refresh = _refresher(finished, http_metrics, pool_refresher(store))
     drain = Drain(settings.shutdown_timeout)
 
     @asynccontextmanager
@@ -88,8 +94,8 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
                 refresh()
             await chatkit.files.close()
             await store.close()
-            if access_log is not None:
-                access_log.flush()
+            if finished is not None:
+                finished.flush()
             worker_exited(os.getpid())
 
     health, ready = health_api.handlers(store)
@@ -116,7 +122,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     stack: ASGIApp = RequestContext(
         router,
         metrics=http_metrics,
-        access_log=access_log,
+        finished=finished,
         drain=drain,
     )
     for layer in reversed(cors_middleware(settings)):
@@ -133,13 +139,16 @@ FLUSH_SECONDS = 1.0
 
 
 def _refresher(
-    http_metrics: HttpMetrics | None, refresh_pool: Callable[[], None]
+    finished: FinishedRequests | None,
+    http_metrics: HttpMetrics | None,
+    refresh_pool: Callable[[], None],
 ) -> Callable[[], None]:
     """What a worker does before a scrape and every ``FLUSH_SECONDS``."""
-    if http_metrics is None:
+    if finished is None or http_metrics is None:
         return refresh_pool
 
     def refresh() -> None:
+        finished.flush()
         http_metrics.flush()
         refresh_pool()
 

@@ -7,11 +7,9 @@ the request as well as the thread.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import logging.config
 import sys
-import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -100,55 +98,27 @@ class AccessLog:
     """One line per request on a stream, written without ``logging`` (a record, a lock
     and the formatter per line would cost the hot path several times more).
 
-    A request only appends its figures to a list; they are formatted and written
-    together at most ``DELAY`` seconds after the first of them (or once ``BATCH`` are
-    waiting), in one write: a write to stderr per request, a system call each, cost
-    a retrieve a tenth of its requests/s. ``flush`` writes what is waiting at once.
+    ``write_many`` formats many requests' lines and writes them in one write: a write
+    to stderr per request, a system call each, cost a retrieve a tenth of its
+    requests/s. ``threadkit.api.finished`` gathers the requests.
     """
-
-    #: seconds a line may wait for others before it is written
-    DELAY = 0.05
-    #: lines written at once without waiting longer
-    BATCH = 256
 
     def __init__(self, log_format: str, stream: TextIO | None = None) -> None:
         self.json = log_format == "json"
         self.stream = stream or sys.stderr
-        self._waiting: list[tuple[Any, ...]] = []
         self._millisecond = self._second = -1
         self._date = self._stamp = ""
         #: the constant parts of the JSON lines of each (method, route, status, project)
         self._parts: dict[tuple[str, str, int, str | None], tuple[str, str]] = {}
 
-    def write(
-        self,
-        request_id: str,
-        method: str,
-        route: str,
-        status: int,
-        seconds: float,
-        project: str | None,
-    ) -> None:
-        waiting = self._waiting
-        waiting.append((time.time(), request_id, method, route, status, seconds, project))
-        if len(waiting) == 1:
-            try:
-                asyncio.get_running_loop().call_later(self.DELAY, self.flush)
-            except RuntimeError:  # no loop running: nothing to gather with
-                self.flush()
-        elif len(waiting) >= self.BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        """Formats and writes the lines waiting."""
-        if not self._waiting:
-            return
-        waiting, self._waiting = self._waiting, []
+    def write_many(self, requests: list[tuple[Any, ...]], clock_offset: float) -> None:
+        """Writes the lines of ``requests`` (``threadkit.api.finished.Finished``);
+        ``clock_offset`` turns their ``perf_counter`` times into wall-clock times."""
         line = self._json_line if self.json else self._text_line
-        self.stream.write("".join([line(figures) for figures in waiting]))
+        self.stream.write("".join([line(figures, clock_offset) for figures in requests]))
 
-    def _json_line(self, figures: tuple[Any, ...]) -> str:
-        now, request_id, method, route, status, seconds, project = figures
+    def _json_line(self, figures: tuple[Any, ...], clock_offset: float) -> str:
+        ended, seconds, request_id, method, route, status, project = figures
         key = (method, route, status, project)
         parts = self._parts.get(key)
         if parts is None:
@@ -160,14 +130,16 @@ class AccessLog:
                 f',"project":{_quote(project)}}}\n',
             )
         return (
-            f'{{"time":"{self._time(now)}","level":"info","logger":"threadkit.access",'
+            f'{{"time":"{self._time(ended + clock_offset)}","level":"info",'
+            '"logger":"threadkit.access",'
             f'"request_id":"{request_id}{parts[0]}{seconds * 1000:.3f}{parts[1]}'
         )
 
-    def _text_line(self, figures: tuple[Any, ...]) -> str:
-        now, request_id, method, route, status, seconds, project = figures
+    def _text_line(self, figures: tuple[Any, ...], clock_offset: float) -> str:
+        ended, seconds, request_id, method, route, status, project = figures
         return (
-            f"{self._time(now)} access {method} {route} {status} {seconds * 1000:.1f}ms "
+            f"{self._time(ended + clock_offset)} access {method} {route} {status} "
+            f"{seconds * 1000:.1f}ms "
             f"request={request_id} project={project or '-'}\n"
         )
 

@@ -14,13 +14,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadkit import metrics
 from threadkit.ids import new_request_id
-from threadkit.logs import AccessLog
 from threadkit.logs import request_id as current_request_id
 from threadkit.services.errors import RateLimited, ServiceError
 from threadkit.shutdown import Drain
 from threadkit.stores.errors import StoreUnavailable
 
 from .errors import internal_error, invalid_url, service_error_response, unavailable
+from .finished import FinishedRequests
 from .metrics import HttpMetrics
 
 log = logging.getLogger("threadkit.http")
@@ -36,12 +36,12 @@ class RequestContext:
         app: ASGIApp,
         *,
         metrics: HttpMetrics | None = None,
-        access_log: AccessLog | None = None,
+        finished: FinishedRequests | None = None,
         drain: Drain | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
-        self.access_log = access_log
+        self.finished = finished
         self.drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,14 +91,20 @@ class RequestContext:
                 raise
             await error_response_for(exc, scope)(scope, receive, send_with_id)
         finally:
-            seconds = perf_counter() - began
-            matched = scope.get("route")
-            route = matched.path if matched is not None else UNMATCHED
-            if observer is not None:
-                observer.observe(scope["method"], route, status, seconds)
-            if self.access_log is not None:
-                self.access_log.write(
-                    request_id, scope["method"], route, status, seconds, state.get("project")
+            if self.finished is not None:
+                ended = perf_counter()
+                matched = scope.get("route")
+                route = matched.path if matched is not None else UNMATCHED
+                self.finished.add(
+                    (
+                        ended,
+                        ended - began,
+                        request_id,
+                        scope["method"],
+                        route,
+                        status,
+                        state.get("project"),
+                    )
                 )
             current_request_id.reset(token)
             if drain is not None:
