@@ -446,6 +446,32 @@ def test_threads_by_id_of_every_item_type_and_status(both: Pair) -> None:
         assert status == 404
 
 
+def test_an_item_changed_after_it_was_read_is_answered_as_it_is_now(both: Pair) -> None:
+    """The fast path keeps the answers it gave by stored JSON: an item saved again (a
+    streamed message finished, a widget updated) must never come back as it was."""
+    meta = _new_thread(title="changing")
+    first = AssistantMessageItem(
+        id=f"cthi_{uuid.uuid4().hex}",
+        thread_id=meta.id,
+        created_at=WHEN,
+        content=[AssistantMessageContent(text="draft")],
+    )
+    db = both.servers[0].db
+    _store_threads(db, both.project, "ada", [(meta, [first])])
+    _, before = both.same("ada", _items(meta.id))
+    assert [c["text"] for c in before["data"][0]["content"]] == ["draft"]
+    final = first.model_copy(update={"content": [AssistantMessageContent(text="final")]})
+    caller = SimpleNamespace(project=both.project, user_id="ada")
+
+    async def save(store: ThreadStore) -> None:
+        await store.save_item(meta.id, final, caller)
+
+    with_store(db, save)
+    for _ in range(2):  # the second time from what the first one kept
+        _, after = both.same("ada", _items(meta.id))
+        assert [c["text"] for c in after["data"][0]["content"]] == ["final"]
+
+
 def test_items_pages_in_both_orders_from_every_cursor(both: Pair) -> None:
     ids = _seeded(both)
     for thread_id in (ids["full"], ids["rest"]):

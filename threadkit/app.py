@@ -23,7 +23,7 @@ from threadkit.api.finished import FinishedRequests
 from threadkit.api.metrics import HttpMetrics, metrics_endpoint, pool_refresher, worker_exited
 from threadkit.api.middleware import RequestContext
 from threadkit.api.openapi import openapi_json
-from threadkit.api.routing import route
+from threadkit.api.routing import ExactPathRouter, route
 from threadkit.config import Settings
 from threadkit.logs import AccessLog
 from threadkit.services.items import ItemService
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         # last: every API route keeps winning
         logins = UILogin(store, settings.ui_project)
         routes.extend(ui_api.routes(auth, logins, chatkit.workflows))
-    router = Router(routes=routes, lifespan=lifespan)
+    router = ExactPathRouter(routes=routes, lifespan=lifespan)
     stack: ASGIApp = RequestContext(
         router,
         metrics=http_metrics,

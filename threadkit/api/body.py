@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from threadkit.services.errors import InvalidRequest, PayloadTooLarge
 
@@ -24,14 +24,28 @@ def refuse_declared_too_large(request: Request, limit: int) -> None:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, or ``PayloadTooLarge`` as soon as it passes ``limit`` bytes."""
+    """The body, or ``PayloadTooLarge`` as soon as it passes ``limit`` bytes
+    (``ClientDisconnect`` if the client goes away first).
+
+    Read from the ASGI messages directly: ``Request.stream`` is an async generator
+    around the same calls, and most bodies come in one message."""
     refuse_declared_too_large(request, limit)
+    receive = request.receive
     body = bytearray()
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
+        if not body and not message.get("more_body", False):
+            if len(chunk) > limit:
+                raise _too_large(limit)
+            return chunk  # the whole body in one message: no copy
         body += chunk
         if len(body) > limit:
             raise _too_large(limit)
-    return bytes(body)
+        if not message.get("more_body", False):
+            return bytes(body)
 
 
 async def json_body(request: Request, limit: int) -> Any:

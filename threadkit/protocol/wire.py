@@ -378,15 +378,57 @@ def converted_item_json(row: ItemRow) -> bytes | None:
     return orjson.dumps(_from_rest(data))
 
 
+class _Answers:
+    """The answers ``item_json`` gave, by stored shape and JSON (of which the answer is
+    a pure function: a changed item is a new key, never a stale answer), up to
+    ``MAX_BYTES`` of stored JSON (about twice that in memory, answers included); then
+    it starts over. Chat UIs read the same threads
+    again and again (a thread opened, the history, a reload): converting a page of 20
+    items was a quarter of an ``items.list`` (docs/performance.md)."""
+
+    MAX_BYTES = 32 * 1024 * 1024
+    #: larger items (a big widget) are converted each time
+    MAX_ITEM_BYTES = 64 * 1024
+
+    def __init__(self) -> None:
+        self.by_shape: dict[str, dict[Any, bytes | None]] = {"protocol": {}, "rest": {}}
+        self.size = 0
+
+    def keep(self, shape: str, payload: Any, answer: bytes | None) -> None:
+        size = len(payload)
+        if size > self.MAX_ITEM_BYTES:
+            return
+        if self.size + size > self.MAX_BYTES:
+            for answers in self.by_shape.values():
+                answers.clear()
+            self.size = 0
+        answers = self.by_shape.get(shape)
+        if answers is not None:
+            answers[payload] = answer
+            self.size += size
+
+
+_ANSWERS = _Answers()
+
+
 def item_json(row: ItemRow) -> bytes | None:
-    """``converted_item_json``, through the models when that cannot answer."""
+    """The item as ``ChatKitServer`` sends it (``None`` for a hidden item):
+    ``converted_item_json``, through the models when that cannot answer."""
+    answers = _ANSWERS.by_shape.get(row.shape)
+    if answers is not None:
+        answer = answers.get(row.payload, _MISSING)
+        if answer is not _MISSING:
+            return answer  # type: ignore[return-value]
     try:
-        return converted_item_json(row)
+        answer = converted_item_json(row)
     except (Unusual, KeyError, TypeError, AttributeError, ValueError):
         item = row.to_protocol()
-        if item.type in HIDDEN_TYPES:
-            return None
-        return item.model_dump_json(**_SERIALIZE).encode()
+        answer = None if item.type in HIDDEN_TYPES else item.model_dump_json(**_SERIALIZE).encode()
+    _ANSWERS.keep(row.shape, row.payload, answer)
+    return answer
+
+
+_MISSING = object()
 
 
 # --- threads --------------------------------------------------------------------------
