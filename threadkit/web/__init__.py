@@ -2,9 +2,10 @@
 
 ``ui_app()`` answers ``/`` (the page), ``/ui/<path>`` (the ``<threadkit-chat>``
 component), ``/ui/vendor/<path>`` (vendored libraries), ``/ui/page/<path>`` (the
-page's other files) and ``/console`` with ``/console/<path>`` (the operator console). Every file is read, hashed and gzipped once, when the app is made:
-a request is a dictionary lookup, so no path a client sends ever reaches the file
-system (no traversal is possible), and dotfiles are never listed.
+page's other files) and ``/console`` with ``/console/<path>`` (the operator console).
+Every file is read, hashed and gzipped once, when the app is made: a request is a
+dictionary lookup, so no path a client sends ever reaches the file system (no traversal
+is possible), and dotfiles are never listed.
 
 It is plain ASGI so that any app can mount it: threadkit's own router does, and so can
 an app built on ``openai-chatkit`` (docs/ui.md), with
