@@ -17,7 +17,7 @@ const els = Object.fromEntries([
   'filters', 'q', 'user-filter', 'order', 'export', 'list-status', 'thread-list', 'more',
   'thread', 'thread-title', 'thread-meta', 'rename-form', 'rename', 'status-form', 'reason',
   'download', 'delete', 'thread-error', 'items', 'more-items', 'post-form', 'post-text',
-  'confirm', 'confirm-text',
+  'confirm', 'confirm-text', 'no-thread',
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
 
 /** `rest` holds the only secret; `generation` drops answers for a list or thread left. */
@@ -169,6 +169,7 @@ function closeThread() {
   state.items = null;
   view.clear();
   els.thread.hidden = true;
+  els.noThread.hidden = false;
   markSelected();
 }
 
@@ -185,6 +186,7 @@ function showThread(thread) {
     button.disabled = button.dataset.status === status;
   }
   els.thread.hidden = false;
+  els.noThread.hidden = true;
   updateRow(thread);
 }
 
