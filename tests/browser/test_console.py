@@ -344,3 +344,14 @@ def test_a_thread_and_the_exports_download_as_the_export_format(
     assert name == f"{ada['id']}.jsonl"
     # the thread's line, then its items': the thread's part of the export, byte for byte
     assert body == exported(ui_server, project, "ada")
+
+
+def test_a_user_no_header_can_name_is_read_over_rest(
+    page: Any, ui_server: Server, project: str
+) -> None:
+    create(ui_server, project, "\u5c71\u7530", "Beyond Latin-1", "hello", "**hi** there")
+    open_console(page, ui_server, project)
+    shown = open_thread(page, "Beyond Latin-1")
+    expect(shown.locator('[data-item-type="user_message"]')).to_have_text("hello")
+    expect(shown.locator('[data-item-type="assistant_message"] strong')).to_have_text("hi")
+    expect(page.locator('#thread-meta [data-field="user"]')).to_have_text("\u5c71\u7530")
