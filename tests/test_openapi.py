@@ -18,6 +18,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from tests.chatkit_helpers import Chat
 from tests.conftest import Server
 from tests.helpers import SPEC
 
@@ -80,6 +81,8 @@ def test_every_extension_is_marked(server: Server) -> None:
                     assert (parameter["name"] in names) != bool(parameter.get(EXTENSION))
     assert sorted(added) == [
         "DELETE /chatkit/threads/{thread_id}/items/{item_id}",
+        "GET /chatkit/export",
+        "GET /chatkit/threads/{thread_id}/feedback",
         "POST /chatkit/threads",
         "POST /chatkit/threads/{thread_id}",
         "POST /chatkit/threads/{thread_id}/items",
@@ -104,10 +107,22 @@ class Document:
         assert declared is not None, (method, path, response.status_code, response.text)
         if "$ref" in declared:
             declared = self.resolve(declared["$ref"])
-        schema = declared["content"]["application/json"]["schema"]
+        content = declared["content"]
+        if "application/x-ndjson" in content:
+            # JSON Lines: each line a thread or an item object of the document
+            assert response.headers["content-type"] == "application/x-ndjson"
+            for line in response.content.splitlines():
+                value = json.loads(line)
+                name = "ThreadResource" if value["object"] == "chatkit.thread" else "ThreadItem"
+                self.validate({"$ref": f"#/components/schemas/{name}"}, value)
+            return
+        assert response.headers["content-type"] == "application/json"
+        self.validate(content["application/json"]["schema"], response.json())
+
+    def validate(self, schema: dict[str, Any], value: Any) -> None:
         if "$ref" in schema:
             schema = {"$ref": "urn:threadkit" + schema["$ref"]}
-        jsonschema.Draft202012Validator(schema, registry=self.registry).validate(response.json())
+        jsonschema.Draft202012Validator(schema, registry=self.registry).validate(value)
 
     def resolve(self, ref: str) -> dict[str, Any]:
         node: Any = self.document
@@ -144,6 +159,11 @@ def test_extension_responses_match_the_document(server: Server, project: str) ->
         made = http.post("/v1/chatkit/threads", json={"user": "u", "items": every_item})
         doc.check("POST", "/chatkit/threads", made)
         thread_id = made.json()["id"]
+        answer = http.get(f"/v1/chatkit/threads/{thread_id}/items").json()["data"][-2]["id"]
+        user = Chat(server.url, server.key(project), {"X-ChatKit-User": "u", **BETA})
+        user.call(
+            "items.feedback", {"thread_id": thread_id, "item_ids": [answer], "kind": "positive"}
+        )
         with_metadata = http.post(
             "/v1/chatkit/threads",
             params={"include": "metadata"},
@@ -181,6 +201,17 @@ def test_extension_responses_match_the_document(server: Server, project: str) ->
                 {"q": "new", "include": "metadata"},
             ),
             ("GET", "/chatkit/threads/{thread_id}", one, None, {"include": "metadata"}),
+            ("GET", "/chatkit/threads/{thread_id}/feedback", f"{one}/feedback", None, {}),
+            (
+                "GET",
+                "/chatkit/threads/{thread_id}/feedback",
+                "/v1/chatkit/threads/cthr_no/feedback",
+                None,
+                {},
+            ),
+            ("GET", "/chatkit/export", "/v1/chatkit/export", None, {}),
+            ("GET", "/chatkit/export", "/v1/chatkit/export", None, {"user": "u"}),
+            ("GET", "/chatkit/export", "/v1/chatkit/export", None, {"user": ""}),
         ]
         for method, template, path, body, params in calls:
             r = http.request(method, path, json=body, params=params)
@@ -190,6 +221,8 @@ def test_extension_responses_match_the_document(server: Server, project: str) ->
         for _ in range(2):  # deleted, then not found
             doc.check("DELETE", template, http.delete(f"{one}/items/{item_id}"))
         assert http.get("/v1/chatkit/threads", params={"q": "hello"}).json()["data"] != []
+        marks = http.get(f"/v1/chatkit/threads/{thread_id}/feedback").json()["data"]
+        assert [(m["item_id"], m["kind"]) for m in marks] == [(answer, "positive")]
 
 
 # --- schemathesis over the whole document, against the real server -------------------------

@@ -641,6 +641,7 @@ def test_keys_with_nul_characters_name_nothing(database: Database) -> None:
         assert await store.find_session(nul) is None
         assert await store.list_thread_attachments(project, nul) == []
         assert await store.list_feedback(project, user=nul) == []
+        assert await store.list_thread_feedback(project, nul) == []
         assert (await store.list_threads(project, PageQuery(), user=nul)).rows == []
         empty = await store.list_items(project, nul, PageQuery(), rest_only=True)
         assert (empty.rows, empty.has_more) == ([], False)
@@ -797,8 +798,12 @@ def test_feedback_replaces_per_item_and_user_and_goes_with_the_thread(database: 
             every[1:2]
         )
         assert key(await store.list_feedback(project, user="alice")) == key(every[1:])
+        assert key(await store.list_thread_feedback(project, kept.id)) == key([every[0], every[2]])
+        assert key(await store.list_thread_feedback(project, doomed.id)) == key(every[1:2])
+        assert await store.list_thread_feedback(new_id("proj"), kept.id) == []
 
         assert await store.delete_thread_row(project, doomed.id) is True
+        assert await store.list_thread_feedback(project, doomed.id) == []
         assert key(await store.list_feedback(project)) == key([every[0], every[2]])
         assert await store.list_feedback(new_id("proj")) == []
 

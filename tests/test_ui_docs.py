@@ -29,6 +29,11 @@ def test_every_screenshot_is_there_small_and_described() -> None:
     names = {src for _, src in images}
     assert {"ui-light.png", "ui-dark.png", "ui-widgets-light.png", "ui-widgets-dark.png"} <= names
     assert "ui-phone.png" in names
+    assert {
+        "console-list-light.png",
+        "console-thread-light.png",
+        "console-thread-dark.png",
+    } <= names
     for alt, src in images:
         path = DOCS / src
         assert path.is_file(), src

@@ -18,6 +18,7 @@ from threadkit.web import CONTENT_SECURITY_POLICY, UIApp
 
 WEB = Path(__file__).resolve().parent.parent / "threadkit" / "web"
 PAGE = WEB / "page"
+CONSOLE = WEB / "console"
 
 STRICT = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
@@ -61,6 +62,40 @@ def test_the_page_is_served_at_the_root_with_strict_headers(server: Server) -> N
     assert "x-request-id" in r.headers
     assert_strict(r)
     assert get(server, "/ui/page/index.html").content == r.content
+
+
+def test_the_console_is_served_with_the_same_headers(server: Server) -> None:
+    index = (CONSOLE / "index.html").read_bytes()
+    for path in ("/console", "/console/", "/console/index.html"):
+        r = get(server, path)
+        assert r.status_code == 200, path
+        assert r.headers["content-type"] == "text/html; charset=utf-8"
+        assert r.content == index
+        assert r.headers["cache-control"] == "no-cache"
+        assert_strict(r)
+    for name, content_type in (
+        ("console.js", "text/javascript; charset=utf-8"),
+        ("console.css", "text/css; charset=utf-8"),
+        ("items.js", "text/javascript; charset=utf-8"),
+    ):
+        r = get(server, f"/console/{name}")
+        assert (r.status_code, r.headers["content-type"]) == (200, content_type), name
+        assert r.content == (CONSOLE / name).read_bytes()
+        assert_strict(r)
+        etag = r.headers["etag"]
+        assert get(server, f"/console/{name}", **{"if-none-match": etag}).status_code == 304
+        zipped = get(server, f"/console/{name}", **{"accept-encoding": "gzip"})
+        assert zipped.headers["content-encoding"] == "gzip" and zipped.content == r.content
+    assert get(server, "/console/nothing.js").status_code == 404
+    assert get(server, "/consoles").status_code == 404
+    # no inline script or style for the policy to refuse, nothing from another origin
+    html = index.decode()
+    assert "<style" not in html and "style=" not in html and "<script>" not in html
+    for name in ("console.js", "items.js", "rest.js"):
+        source = (CONSOLE / name).read_text()
+        assert "localStorage" not in source and "sessionStorage" not in source
+        assert "document.cookie" not in source and "http://" not in source
+        assert "https://" not in source
 
 
 @pytest.mark.parametrize(
@@ -212,7 +247,7 @@ def ui_off_servers(tmp_path: Path) -> Iterator[list[Server]]:
 
 def test_no_ui_turns_the_page_and_the_files_off(ui_off_servers: list[Server]) -> None:
     for srv in ui_off_servers:
-        for path in ("/", "/ui/page/index.html", "/ui/page/page.js"):
+        for path in ("/", "/ui/page/index.html", "/ui/page/page.js", "/console", "/console/"):
             r = get(srv, path)
             assert r.status_code == 404, (srv.url, path)
             assert error_of(r)["message"] == f"Invalid URL (GET {path})"
@@ -225,6 +260,7 @@ def test_no_ui_turns_the_page_and_the_files_off(ui_off_servers: list[Server]) ->
 
 def test_each_prefix_serves_its_folder(tmp_path: Path) -> None:
     ui, vendor, page = tmp_path / "ui", tmp_path / "vendor", tmp_path / "page"
+    console = tmp_path / "console"
     files = {
         ui / "threadkit-chat.js": b"export const a = 1;\n",
         ui / "chat" / "items.js": b"export const b = 2;\n",
@@ -236,11 +272,17 @@ def test_each_prefix_serves_its_folder(tmp_path: Path) -> None:
         vendor / "marked" / "marked.esm.js": b"export {};\n",
         vendor / "marked" / "LICENSE": b"MIT\n",
         page / "index.html": b"<!doctype html>\n",
+        console / "index.html": b"<!doctype html><title>console</title>\n",
     }
     for path, body in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
-    folders = (("/ui/vendor/", vendor), ("/ui/page/", page), ("/ui/", ui))
+    folders = (
+        ("/ui/vendor/", vendor),
+        ("/ui/page/", page),
+        ("/console/", console),
+        ("/ui/", ui),
+    )
 
     async def fetch_all(app: UIApp, paths: list[str]) -> dict[str, httpx.Response]:
         transport = httpx.ASGITransport(app=app)
@@ -256,6 +298,8 @@ def test_each_prefix_serves_its_folder(tmp_path: Path) -> None:
         "/ui/vendor/marked/marked.esm.js": (b"export {};\n", "text/javascript; charset=utf-8"),
         "/ui/vendor/marked/LICENSE": (b"MIT\n", "text/plain; charset=utf-8"),
         "/": (b"<!doctype html>\n", "text/html; charset=utf-8"),
+        "/console": (b"<!doctype html><title>console</title>\n", "text/html; charset=utf-8"),
+        "/console/": (b"<!doctype html><title>console</title>\n", "text/html; charset=utf-8"),
     }
     refused = ["/ui/.secret", "/ui/.git/config", "/ui/page/x.html"]
     answers = run(fetch_all(UIApp(folders=folders), [*expected, *refused]))
@@ -266,6 +310,9 @@ def test_each_prefix_serves_its_folder(tmp_path: Path) -> None:
     for path in refused:
         assert answers[path].status_code == 404, path
 
-    without_page = run(fetch_all(UIApp(enabled_page=False, folders=folders), ["/", "/ui/chat.css"]))
+    without_page = run(
+        fetch_all(UIApp(enabled_page=False, folders=folders), ["/", "/console", "/ui/chat.css"])
+    )
     assert without_page["/"].status_code == 404
+    assert without_page["/console"].status_code == 404
     assert without_page["/ui/chat.css"].status_code == 200

@@ -13,6 +13,8 @@ from starlette.datastructures import State
 from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from threadkit.api import export as export_api
+from threadkit.api import feedback as feedback_api
 from threadkit.api import health as health_api
 from threadkit.api import items as items_api
 from threadkit.api import threads as threads_api
@@ -26,6 +28,7 @@ from threadkit.api.openapi import openapi_json
 from threadkit.api.routing import ExactPathRouter, route
 from threadkit.config import Settings
 from threadkit.logs import AccessLog
+from threadkit.services.feedback import FeedbackService
 from threadkit.services.items import ItemService
 from threadkit.services.keys import KeyService
 from threadkit.services.maintenance import Maintenance
@@ -108,6 +111,8 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         ),
         *items_api.routes(auth, ItemService(store), writes, settings.max_body_bytes),
         *chatkit.routes,
+        *feedback_api.routes(auth, FeedbackService(store)),
+        *export_api.routes(auth, store),
         route("/v1/openapi.json", openapi_json, methods=["GET"]),
         route("/healthz", health, methods=["GET"]),
         route("/readyz", ready, methods=["GET"]),

@@ -1,4 +1,5 @@
-"""The chat UI: the page at ``/``, the component's files under ``/ui/``, and the two
+"""The chat UI: the page at ``/``, the component's files under ``/ui/``, the operator
+console at ``/console``, and the two
 calls of the page: ``POST /ui/api/login`` (a one-time token for an API key) and
 ``GET /ui/api/workflows`` (what its picker lists)."""
 
@@ -25,8 +26,8 @@ NO_STORE = {"cache-control": "no-store"}
 
 
 def routes(auth: Authenticator, logins: UILogin, workflows: WorkflowRegistry) -> list[Route]:
-    """The UI's routes, listed after the API's, which keep winning. ``/`` and ``/ui/…``
-    take every method: the files answer 405 for all but GET and HEAD."""
+    """The UI's routes, listed after the API's, which keep winning. ``/``, ``/ui/…`` and
+    ``/console…`` take every method: the files answer 405 for all but GET and HEAD."""
 
     async def login(request: Request) -> JSONResponse:
         # JSON only: from another origin that needs a preflight, which nothing answers.
@@ -59,4 +60,6 @@ def routes(auth: Authenticator, logins: UILogin, workflows: WorkflowRegistry) ->
         route("/ui/api/workflows", list_workflows, methods=["GET"]),
         Route("/", files, name="ui_page"),
         Route("/ui/{path:path}", files, name="ui_files"),
+        Route("/console", files, name="console_page"),
+        Route("/console/{path:path}", files, name="console_files"),
     ]

@@ -1,5 +1,6 @@
-"""Feedback on thread items (``items.feedback``): stored per user and item, exported
-as JSON Lines (``threadkit feedback export``)."""
+"""Feedback on thread items (``items.feedback``): stored per user and item, read per
+thread (``GET /v1/chatkit/threads/{thread_id}/feedback``), exported as JSON Lines
+(``threadkit feedback export``)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,14 @@ class FeedbackService:
             FeedbackRow(thread_id, item_id, user, kind, now) for item_id in dict.fromkeys(item_ids)
         ]
         await self.store.put_feedback(project, rows)
+
+    async def of_thread(self, project: str, thread_id: str) -> dict[str, Any]:
+        """Every feedback on the thread's items, oldest first, as a list object; another
+        project's thread is a 404 like a missing one."""
+        if await self.store.get_thread(project, thread_id) is None:
+            raise thread_not_found(thread_id)
+        rows = await self.store.list_thread_feedback(project, thread_id)
+        return {"object": "list", "data": [feedback_object(r) for r in rows], "has_more": False}
 
 
 def feedback_object(row: FeedbackRow) -> dict[str, Any]:

@@ -246,6 +246,10 @@ class RowStore(MaintenanceRows, abc.ABC):
     ) -> list[FeedbackRow]:
         """Feedback of the project (of ``user`` when given) in ``seq`` order, ``seq > after``."""
 
+    @abc.abstractmethod
+    async def list_thread_feedback(self, project: str, thread_id: str) -> list[FeedbackRow]:
+        """Every feedback on the thread's items, in ``seq`` order."""
+
     # -- bulk --
 
     @abc.abstractmethod

@@ -1,15 +1,17 @@
 """The chat UI's files, served by a small ASGI app with strict headers.
 
 ``ui_app()`` answers ``/`` (the page), ``/ui/<path>`` (the ``<threadkit-chat>``
-component), ``/ui/vendor/<path>`` (vendored libraries) and ``/ui/page/<path>`` (the
-page's other files). Every file is read, hashed and gzipped once, when the app is made:
-a request is a dictionary lookup, so no path a client sends ever reaches the file
-system (no traversal is possible), and dotfiles are never listed.
+component), ``/ui/vendor/<path>`` (vendored libraries), ``/ui/page/<path>`` (the
+page's other files) and ``/console`` with ``/console/<path>`` (the operator console).
+Every file is read, hashed and gzipped once, when the app is made: a request is a
+dictionary lookup, so no path a client sends ever reaches the file system (no traversal
+is possible), and dotfiles are never listed.
 
 It is plain ASGI so that any app can mount it: threadkit's own router does, and so can
 an app built on ``openai-chatkit`` (docs/ui.md), with
 ``Mount("/ui", app=ui_app(enabled_page=False))``: the component without threadkit's page
-(which needs threadkit's ``/ui/api/…`` routes).
+(which needs threadkit's ``/ui/api/…`` routes) nor the console (threadkit's REST
+extensions).
 """
 
 from __future__ import annotations
@@ -27,9 +29,17 @@ HERE = Path(__file__).resolve().parent
 FOLDERS: tuple[tuple[str, Path], ...] = (
     ("/ui/vendor/", HERE / "vendor"),
     ("/ui/page/", HERE / "page"),
+    ("/console/", HERE / "console"),
     ("/ui/", HERE / "ui"),
 )
-INDEX = "/ui/page/index.html"
+#: threadkit's own pages: left out with ``enabled_page=False`` (they need its API)
+PAGE_PREFIXES = frozenset({"/ui/page/", "/console/"})
+#: URL path -> the file it also answers with
+INDEXES = {
+    "/": "/ui/page/index.html",
+    "/console": "/console/index.html",
+    "/console/": "/console/index.html",
+}
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -104,7 +114,7 @@ def collect_assets(
     """URL path -> asset, for every file (dotfiles and dot-folders left out)."""
     assets: dict[str, Asset] = {}
     for prefix, folder in reversed(folders):  # the longest prefix wins
-        if prefix == "/ui/page/" and not enabled_page:
+        if prefix in PAGE_PREFIXES and not enabled_page:
             continue
         if not folder.is_dir():
             continue
@@ -112,8 +122,9 @@ def collect_assets(
             relative = path.relative_to(folder)
             if path.is_file() and _visible(relative):
                 assets[prefix + relative.as_posix()] = load_asset(path)
-    if enabled_page and INDEX in assets:
-        assets["/"] = assets[INDEX]
+    for path, index in INDEXES.items():
+        if index in assets:
+            assets[path] = assets[index]
     return assets
 
 
@@ -228,7 +239,7 @@ class UIApp:
 
 def ui_app(enabled_page: bool = True) -> UIApp:
     """The UI's files as an ASGI app; ``enabled_page=False`` serves only the component
-    (``/ui/…`` and ``/ui/vendor/…``), not threadkit's page at ``/``."""
+    (``/ui/…`` and ``/ui/vendor/…``), not threadkit's page at ``/`` nor the console."""
     return UIApp(enabled_page)
 
 

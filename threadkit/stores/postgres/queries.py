@@ -174,6 +174,10 @@ LIST_USER_FEEDBACK = Query(
     " AND user_id = $3 ORDER BY seq LIMIT $4",
     ("project", "after_seq", "user", "limit"),
 )
+LIST_THREAD_FEEDBACK = Query(
+    f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE project = $1 AND thread_id = $2 ORDER BY seq",
+    ("project", "thread_id"),
+)
 
 FIND_KEY = Query(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1", ("secret_hash",))
 CREATE_KEY = Query(

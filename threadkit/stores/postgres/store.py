@@ -64,6 +64,7 @@ from .queries import (
     LIST_FEEDBACK,
     LIST_KEYS,
     LIST_PROJECT_KEYS,
+    LIST_THREAD_FEEDBACK,
     LIST_USER_FEEDBACK,
     PUT_ATTACHMENT,
     PUT_FEEDBACK,
@@ -327,6 +328,10 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
             rows = await self._pool.fetch(LIST_FEEDBACK, project, after, limit)
         else:
             rows = await self._pool.fetch(LIST_USER_FEEDBACK, project, after, user, limit)
+        return [feedback_row(r) for r in rows]
+
+    async def list_thread_feedback(self, project: str, thread_id: str) -> list[FeedbackRow]:
+        rows = await self._pool.fetch(LIST_THREAD_FEEDBACK, project, thread_id)
         return [feedback_row(r) for r in rows]
 
     # -- keys ----------------------------------------------------------------------------

@@ -362,6 +362,18 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
         rows = self._db.conn().execute(sql + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
         return [feedback_row(r) for r in rows]
 
+    async def list_thread_feedback(self, project: str, thread_id: str) -> list[FeedbackRow]:
+        rows = (
+            self._db.conn()
+            .execute(
+                f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE project = ? AND thread_id = ?"
+                " ORDER BY seq",
+                (project, thread_id),
+            )
+            .fetchall()
+        )
+        return [feedback_row(r) for r in rows]
+
     # -- sync state ----------------------------------------------------------------------
 
     async def sync_cursors(self, project: str, thread_ids: Sequence[str]) -> dict[str, str]:
