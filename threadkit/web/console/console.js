@@ -5,6 +5,7 @@
 // thread or the export format of the project (or of one user).
 
 import { h } from '/ui/chat/dom.js';
+import { wireTheme } from '/ui/page/theme.js';
 import { ItemsView, protocolShape } from './items.js';
 import { Rest, headerSafe } from './rest.js';
 
@@ -282,27 +283,10 @@ async function exportThreads() {
   });
 }
 
-// --- theme --------------------------------------------------------------------------------
-
-function applyTheme(scheme) {
-  document.documentElement.dataset.theme = scheme;
-  els.theme.setAttribute('aria-pressed', String(scheme === 'dark'));
-  view.setScheme(scheme);
-}
-
 // --- wiring -------------------------------------------------------------------------------
 
 function main() {
-  const system = window.matchMedia?.('(prefers-color-scheme: dark)');
-  let chosen = false;
-  applyTheme(system?.matches ? 'dark' : 'light');
-  system?.addEventListener('change', (event) => {
-    if (!chosen) applyTheme(event.matches ? 'dark' : 'light');
-  });
-  els.theme.addEventListener('click', () => {
-    chosen = true;
-    applyTheme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark');
-  });
+  wireTheme(els.theme, (scheme) => view.setScheme(scheme));
   els.signOut.addEventListener('click', () => showSignIn());
   els.signInForm.addEventListener('submit', (event) => {
     event.preventDefault();

@@ -3,6 +3,8 @@
 // and hands their secrets to <threadkit-chat>. Secrets live in this module's variables
 // only: never in localStorage, sessionStorage, cookies or the URL.
 
+import { colorScheme, wireTheme } from './theme.js';
+
 const COMPONENT = '/ui/threadkit-chat.js';
 const BETA = { 'OpenAI-Beta': 'chatkit_beta=v1' };
 // A person at a chat makes a few requests a minute; history and paging make more.
@@ -144,10 +146,6 @@ function stopChat() {
   state.options = null;
 }
 
-function colorScheme() {
-  return document.documentElement.dataset.theme === 'dark' ? 'dark' : 'light';
-}
-
 async function startChat() {
   stopChat();
   const generation = state.generation;
@@ -206,11 +204,7 @@ async function startChat() {
 
 // --- theme --------------------------------------------------------------------------------
 
-function applyTheme(scheme) {
-  document.documentElement.dataset.theme = scheme;
-  const dark = scheme === 'dark';
-  // A toggle keeps its name ("Dark theme"); aria-pressed and the switch show its state.
-  els.theme.setAttribute('aria-pressed', String(dark));
+function themeChanged(scheme) {
   if (state.chat && state.options) {
     // The same api object: the component keeps the open thread.
     state.options = { ...state.options, theme: { ...state.options.theme, colorScheme: scheme } };
@@ -224,17 +218,7 @@ function main() {
   const params = new URLSearchParams(window.location.search);
   // ?user= and ?workflow= preset the picker (links to a given chat)
   const wanted = { user: params.get('user') || '', workflow: params.get('workflow') || '' };
-  // The system's preference until the toggle is used; then the person's choice.
-  const system = window.matchMedia?.('(prefers-color-scheme: dark)');
-  let chosen = false;
-  applyTheme(system?.matches ? 'dark' : 'light');
-  system?.addEventListener('change', (event) => {
-    if (!chosen) applyTheme(event.matches ? 'dark' : 'light');
-  });
-  els.theme.addEventListener('click', () => {
-    chosen = true;
-    applyTheme(colorScheme() === 'dark' ? 'light' : 'dark');
-  });
+  wireTheme(els.theme, themeChanged);
   els.signOut.addEventListener('click', () => showSignIn());
   els.chatAs.addEventListener('submit', (event) => {
     event.preventDefault();
