@@ -56,6 +56,7 @@ class ExactPathRouter(Router):
                 match, child_scope = item.matches(scope)
                 if match is Match.FULL:
                     scope.setdefault("router", self)
+                    scope["route"] = item  # as Router sets it (the metrics' route label)
                     scope.update(child_scope)
                     await item.handle(scope, receive, send)
                     return
