@@ -11,8 +11,15 @@ Subcommands (each prints markdown tables; ``--json`` also saves every figure):
 * ``soak``: mixed load for ``--duration`` seconds; worker RSS growth after minute 1.
 * ``sse``: latency to the first SSE event of ``threads.add_user_message`` (echo
   workflow) under light load.
+  ``--compare-db URL`` adds threadkit on another database holding a copy of the full
+  data (e.g. without the search index, made by ``bench/without_search.py``): each
+  scenario runs on it right after the full data's run of it, or right before it in
+  every other round, and the report ends with the medians of the per-round ratios
+  (full data / the other). ``--small`` is optional with it (no 1M vs 1k ratios then).
 * ``import``: ``threadkit import`` of a generated JSON Lines file into a new SQLite
-  database, in items/s.
+  database (``--postgres URL``: a new database of that PostgreSQL server), in items/s.
+  ``--without-search`` alternates each run with one into a schema stripped of the
+  search index after migrating, and prints the ratio of their times.
 * ``search``: full-text searches (``GET /v1/chatkit/threads?q=``: a rare word, common
   words, a prefix, with and without a user) one at a time, p50/p90/p99.
 
@@ -23,6 +30,13 @@ Usage (data from ``bench/generate.py``)::
     nice .venv/bin/python bench/run.py sse --full bench-data/full
     nice .venv/bin/python bench/run.py import --items 1000000
     nice .venv/bin/python bench/run.py search --full bench-data/full
+    # what the search index costs the rest
+    .venv/bin/python bench/without_search.py --db sqlite:///bench-data/full.db \
+        --to sqlite:///bench-data/full-nosearch.db
+    nice .venv/bin/python bench/run.py load --full bench-data/full --workers 1 \
+        --scenarios retrieve,list_first --compare-db sqlite:///bench-data/full-nosearch.db
+    nice .venv/bin/python bench/run.py import --items 1000000 --without-search \
+        --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
 Needs ``wrk`` on PATH (Debian: ``apt-get install wrk``).
 """
@@ -500,7 +514,7 @@ def paired_order(
 ) -> list[tuple[str, str, Path, str | None]]:
     """The plan for one round: as planned in even rounds, reversed in odd ones, so that
     of any two runs compared (threadkit and the reference app, 1M and 1k threads, a
-    ``--variant`` and threadkit as it is) each goes first in half the rounds. A fixed
+    ``--variant`` or the ``--compare-db`` database and threadkit as it is) each goes first in half the rounds. A fixed
     order is a bias of its own here: the same server compared with itself as its own
     "variant", always run last, measured 0.92 of itself over 8 rounds."""
     return list(plan) if round_index % 2 == 0 else list(reversed(plan))
@@ -512,10 +526,10 @@ def fmt_ratio(value: float, reference: float) -> str:
 
 def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
     full_meta, full_samples = load_data(args.full)
-    small_meta, small_samples = load_data(args.small)
+    small_meta, small_samples = load_data(args.small) if args.small else ({}, {})
     work = Path(tempfile.mkdtemp(prefix="threadkit-bench-req-"))
     full_files = scenario_files(full_samples, work, "full")
-    small_files = scenario_files(small_samples, work, "small")
+    small_files = scenario_files(small_samples, work, "small") if args.small else {}
     # PostgreSQL: every server here holds a pool per worker, all at once; the same size
     # for threadkit and the reference app, small enough to leave connections to others.
     pool = args.pg_pool
@@ -533,22 +547,30 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
     )
     other = "uvicorn" if args.engine == "granian" else "granian"
     servers[f"tk{other}-{first}w"] = threadkit_server(f"tk{other}-{first}w", db, first, env, other)
-    servers["tk-small-1w"] = threadkit_server(
-        "tk-small-1w", small_meta["database_url"], 1, env, args.engine
-    )
+    if args.small:
+        servers["tk-small-1w"] = threadkit_server(
+            "tk-small-1w", small_meta["database_url"], 1, env, args.engine
+        )
     if args.variant:
         name = f"tk-variant-{first}w"
         servers[name] = threadkit_server(name, db, first, {**env, **variant(args)}, args.engine)
+    if args.compare_db:
+        name = f"tk-compare-{first}w"
+        servers[name] = threadkit_server(name, args.compare_db, first, env, args.engine)
     server_cpus, wrk_cpus = args.pin.split(":") if args.pin else (None, None)
     for server in servers.values():
         server.cpus = server_cpus
     results: dict[str, list[Result]] = {}
     wanted = set(args.scenarios.split(",")) if args.scenarios else None
-    small_db = small_meta["database_url"]
-    with resident(db), resident(small_db), running(list(servers.values())):
+    databases = [db, small_meta.get("database_url"), args.compare_db]
+    with contextlib.ExitStack() as stack:
+        for url in databases:
+            if url:
+                stack.enter_context(resident(url))
+        stack.enter_context(running(list(servers.values())))
         protocol = has_protocol(servers[f"tk-{first}w"])
         scenarios = [s for s in full_files if s != "protocol_get" or protocol]
-        small_scenarios = ["retrieve", "list_first", "items_short"]
+        small_scenarios = ["retrieve", "list_first", "items_short"] if args.small else []
         if wanted is not None:
             scenarios = [s for s in scenarios if s in wanted]
             small_scenarios = [s for s in small_scenarios if s in wanted]
@@ -569,6 +591,8 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
                     plan.append(("tk-small-1w", s, small_files[s], small_meta["key"]))
                 if w == first and args.variant:
                     plan.append((f"tk-variant-{w}w", s, full_files[s], full_meta["key"]))
+                if w == first and args.compare_db:
+                    plan.append((f"tk-compare-{w}w", s, full_files[s], full_meta["key"]))
         for r in range(args.rounds):
             print(f"round {r + 1}/{args.rounds}", flush=True)
             for server_name, scenario, path, key in paired_order(plan, r):
@@ -620,10 +644,14 @@ def load_report(
         pairs = zip(a, b, strict=False)
         return statistics.median(getattr(x, field) / getattr(y, field) for x, y in pairs)
 
+    small = (
+        f"small data: {small_meta['threads']:,} threads, {small_meta['items']:,} items"
+        if small_meta
+        else "no small data"
+    )
     lines = [
         f"backend: {full_meta['backend']}; full data: {full_meta['threads']:,} threads,"
-        f" {full_meta['items']:,} items; small data: {small_meta['threads']:,} threads,"
-        f" {small_meta['items']:,} items; threadkit on {args.engine}",
+        f" {full_meta['items']:,} items; {small}; threadkit on {args.engine}",
         f"wrk: 1 thread, 64 connections, {args.rounds} rounds x {args.duration} s; figures are"
         " medians over rounds, ratios are medians of per-round ratios against the reference"
         " app on uvicorn (ref) with the same number of workers",
@@ -721,7 +749,36 @@ def load_report(
                     f"- {scenario}: req/s {ratio(results[key], base, 'rps'):.2f},"
                     f" p50 {ratio(results[key], base, 'p50_ms'):.2f}"
                 )
+    if args.compare_db:
+        lines += compare_report(results, f"tk-compare-{first}w", w1, args.compare_db)
     return "\n".join(lines)
+
+
+def compare_report(
+    results: dict[str, list[Result]], compare: str, base: str, url: str
+) -> list[str]:
+    """The full data as it is against the ``--compare-db`` database: medians of the
+    per-round ratios, and the bound of "within 10 %" on each."""
+    lines = [
+        "",
+        f"{base} (full data as it is) vs {compare} ({url}), medians of per-round ratios:",
+    ]
+    for key in results:
+        name, scenario = key.split("/")
+        if name != compare or f"{base}/{scenario}" not in results:
+            continue
+        pairs = list(zip(results[f"{base}/{scenario}"], results[key], strict=False))
+        rps = statistics.median(a.rps / b.rps for a, b in pairs)
+        p50 = statistics.median(a.p50_ms / b.p50_ms for a, b in pairs)
+        met = rps >= 1 / 1.1 and p50 <= 1.1
+        lines.append(
+            f"- {scenario}: req/s {rps:.2f} (per round: "
+            + ", ".join(f"{a.rps / b.rps:.2f}" for a, b in pairs)
+            + f"), p50 {p50:.2f} (per round: "
+            + ", ".join(f"{a.p50_ms / b.p50_ms:.2f}" for a, b in pairs)
+            + f"); within 10 %: {'met' if met else 'NOT met'}"
+        )
+    return lines
 
 
 # --- soak -----------------------------------------------------------------------------------
@@ -981,6 +1038,18 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
 # --- import ---------------------------------------------------------------------------------
 
 
+@dataclass
+class ImportSide:
+    """One side of the import comparison: its environment, and whether the search index's
+    maintenance is removed from the schema after migrating (``--without-search``)."""
+
+    env: dict[str, str]
+    without_search: bool = False
+    seconds: list[float] = field(default_factory=list)
+    #: the SQLite-alone yardstick after each run (SQLite only)
+    floors: list[float] = field(default_factory=list)
+
+
 def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
     from generate import Ids, item_rows, thread_row  # type: ignore[import-not-found]
@@ -998,90 +1067,147 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
                 out.write(item.payload.encode() + b"\n")
     size = source.stat().st_size
     items = threads * args.items_per_thread
-    runs: dict[str, list[float]] = {"threadkit": []}
-    floors: dict[str, list[float]] = {"threadkit": []}
-    envs = {"threadkit": dict(os.environ)}
+    sides = {"threadkit": ImportSide(dict(os.environ))}
     if args.variant:
-        envs["variant"] = {**os.environ, **variant(args)}
-        runs["variant"], floors["variant"] = [], []
+        sides["variant"] = ImportSide({**os.environ, **variant(args)})
+    if args.without_search:
+        sides["without-search"] = ImportSide(dict(os.environ), without_search=True)
+    target = "a new PostgreSQL database" if args.postgres else "a new SQLite file"
     for rep in range(args.repeat):
-        # Alternated, the variant first in every other round: neither side always meets
+        # Alternated, the order reversed in every other round: neither side always meets
         # the machine's state the other one left.
-        order = list(envs) if rep % 2 == 0 else list(reversed(envs))
+        order = list(sides) if rep % 2 == 0 else list(reversed(sides))
         for name in order:
-            seconds, floor = import_once(work, source, envs[name])
-            runs[name].append(seconds)
-            floors[name].append(floor)
-            print(
-                f"  run {rep + 1} {name}: {items / seconds:,.0f} items/s,"
-                f" SQLite alone {items / floor:,.0f}",
-                flush=True,
-            )
+            side = sides[name]
+            if args.postgres:
+                seconds, floor = import_postgres(args.postgres, source, side)
+            else:
+                seconds, floor = import_once(work, source, side)
+            side.seconds.append(seconds)
+            alone = ""
+            if floor is not None:
+                side.floors.append(floor)
+                alone = f", SQLite alone {items / floor:,.0f}"
+            print(f"  run {rep + 1} {name}: {items / seconds:,.0f} items/s{alone}", flush=True)
     shutil.rmtree(work, ignore_errors=True)
     lines = []
-    for name, seconds in runs.items():
-        rate = items / statistics.median(seconds)
-        ratios = [f / t for t, f in zip(seconds, floors[name], strict=True)]
+    for name, side in sides.items():
+        rate = items / statistics.median(side.seconds)
         lines.append(
             f"{name} import: {threads:,} threads + {items:,} items ({size / 2**20:.0f} MiB"
-            f" JSONL) into a new SQLite file, median of {args.repeat} runs: {rate:,.0f} items/s"
-            f" (runs: {', '.join(f'{items / t:,.0f}' for t in seconds)};"
-            f" target >= 50,000: {'met' if rate >= 50_000 else 'NOT met'})\n"
-            f"SQLite alone, the same rows copied by one INSERT ... SELECT per table into a new"
-            f" file with the same schema and settings, right after each run:"
-            f" {', '.join(f'{items / t:,.0f}' for t in floors[name])} items/s;"
-            f" import / SQLite alone per run: {', '.join(f'{r:.2f}' for r in ratios)}"
+            f" JSONL) into {target}, median of {args.repeat} runs: {rate:,.0f} items/s"
+            f" (runs: {', '.join(f'{items / t:,.0f}' for t in side.seconds)};"
+            f" target >= 50,000: {'met' if rate >= 50_000 else 'NOT met'})"
         )
+        if side.floors:
+            ratios = [f / t for t, f in zip(side.seconds, side.floors, strict=True)]
+            lines.append(
+                "SQLite alone, the same rows copied by one INSERT ... SELECT per table into a"
+                " new file with the same schema and settings, right after each run:"
+                f" {', '.join(f'{items / t:,.0f}' for t in side.floors)} items/s;"
+                f" import / SQLite alone per run: {', '.join(f'{r:.2f}' for r in ratios)}"
+            )
+    base = sides["threadkit"].seconds
     if args.variant:
-        paired = [
-            base / variant for base, variant in zip(runs["threadkit"], runs["variant"], strict=True)
-        ]
+        paired = [b / v for b, v in zip(base, sides["variant"].seconds, strict=True)]
         lines.append(
             f"variant ({args.variant}) items/s vs threadkit's, per round:"
             f" {', '.join(f'{r:.2f}' for r in paired)}; median {statistics.median(paired):.2f}"
+        )
+    if args.without_search:
+        # time with the index / time without it, per round
+        paired = [b / w for b, w in zip(base, sides["without-search"].seconds, strict=True)]
+        median = statistics.median(paired)
+        lines.append(
+            "import time with the search index / without it, per round:"
+            f" {', '.join(f'{r:.2f}' for r in paired)}; median {median:.2f}"
+            f" (items/s {1 / median:.2f} of the rate without it);"
+            f" within 25 %: {'met' if median <= 1.25 else 'NOT met'}"
         )
     report = "\n".join(lines)
     print(report)
     return {
         "items": items,
-        "seconds": runs["threadkit"],
-        "sqlite_alone_seconds": floors["threadkit"],
-        "variant_seconds": runs.get("variant"),
+        "target": target,
+        "seconds": {name: side.seconds for name, side in sides.items()},
+        "sqlite_alone_seconds": {name: side.floors for name, side in sides.items()},
+        "report": report,
     }
 
 
-def import_once(work: Path, source: Path, env: dict[str, str]) -> tuple[float, float]:
-    """One ``threadkit import`` of ``source`` into a new file, then its yardstick."""
-    for leftover in work.glob("*.db*"):
-        leftover.unlink()
-    db = f"sqlite:///{work / 'import.db'}"
+def migrate_for(db: str, side: ImportSide) -> None:
+    """The schema of the import's new database, stripped of search for that side."""
     subprocess.run(
         [PYTHON, "-m", "threadkit", "migrate", "--db", db],
         check=True,
         capture_output=True,
-        env=env,
+        env=side.env,
     )
+    if side.without_search:
+        sys.path.insert(0, str(HERE))
+        import without_search  # type: ignore[import-not-found]
+
+        without_search.strip(db)
+
+
+def timed_import(source: Path, db: str, side: ImportSide) -> float:
     started = time.perf_counter()
     subprocess.run(
         [PYTHON, "-m", "threadkit", "import", str(source), "--db", db, "--project", "bench"],
         check=True,
         capture_output=True,
-        env=env,
+        env=side.env,
     )
-    seconds = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def import_once(work: Path, source: Path, side: ImportSide) -> tuple[float, float]:
+    """One ``threadkit import`` of ``source`` into a new file, then its yardstick."""
+    for leftover in work.glob("*.db*"):
+        leftover.unlink()
+    db = f"sqlite:///{work / 'import.db'}"
+    migrate_for(db, side)
+    seconds = timed_import(source, db, side)
     # right after each import: the yardstick meets the same state of the machine
-    return seconds, sqlite_copy_seconds(work / "import.db", work / "copy.db")
+    return seconds, sqlite_copy_seconds(work / "import.db", work / "copy.db", side)
 
 
-def sqlite_copy_seconds(source: Path, target: Path) -> float:
+def import_postgres(server_url: str, source: Path, side: ImportSide) -> tuple[float, None]:
+    """One ``threadkit import`` of ``source`` into a new database of the PostgreSQL server
+    of ``server_url``, dropped afterwards."""
+    import asyncio
+
+    import asyncpg
+
+    sys.path.insert(0, str(HERE))
+    from without_search import with_database  # type: ignore[import-not-found]
+
+    name = f"threadkit_bench_import_{os.getpid()}"
+    admin = with_database(server_url, "postgres")
+
+    async def execute(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(execute(f"DROP DATABASE IF EXISTS {name}"))
+    asyncio.run(execute(f"CREATE DATABASE {name}"))
+    try:
+        db = with_database(server_url, name)
+        migrate_for(db, side)
+        return timed_import(source, db, side), None
+    finally:
+        asyncio.run(execute(f"DROP DATABASE IF EXISTS {name}"))
+
+
+def sqlite_copy_seconds(source: Path, target: Path, side: ImportSide) -> float:
     """The floor under any import on this machine: SQLite inserting the imported rows
     into the same schema (WAL, synchronous=FULL, the import's 256 MiB page cache, one
-    transaction, rows in their stored order), with no parsing or Python per row."""
-    subprocess.run(
-        [PYTHON, "-m", "threadkit", "migrate", "--db", f"sqlite:///{target}"],
-        check=True,
-        capture_output=True,
-    )
+    transaction, rows in their stored order), with no parsing or Python per row (and no
+    search index: the statements that add to it are the store's, not SQLite's)."""
+    migrate_for(f"sqlite:///{target}", side)
     conn = sqlite3.connect(target, isolation_level=None)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute(f"PRAGMA cache_size = {-256 * 1024}")
@@ -1104,7 +1230,12 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     load = sub.add_parser("load", help="the wrk table against the reference app")
     load.add_argument("--full", type=Path, required=True, help="output folder of generate.py")
-    load.add_argument("--small", type=Path, required=True, help="the small scale's folder")
+    load.add_argument(
+        "--small",
+        type=Path,
+        default=None,
+        help="the small scale's folder (without it, no 1M vs 1k ratios)",
+    )
     load.add_argument("--workers", default="1,2")
     load.add_argument("--duration", type=int, default=10)
     load.add_argument("--warmup", type=int, default=3, help="seconds before each measured run")
@@ -1132,6 +1263,14 @@ def main() -> None:
         " worker count only), each scenario right after the unchanged server's run of it",
     )
     load.add_argument(
+        "--compare-db",
+        default=None,
+        metavar="URL",
+        help="also run threadkit on this database, a copy of the full data's (e.g. without"
+        " the search index: bench/without_search.py), first worker count only, interleaved"
+        " with the full data's runs; prints the ratios between the two",
+    )
+    load.add_argument(
         "--engine",
         choices=["granian", "uvicorn"],
         default="granian",
@@ -1155,6 +1294,19 @@ def main() -> None:
     imp.add_argument("--items-per-thread", type=int, default=100)
     imp.add_argument("--repeat", type=int, default=3, help="imports, each with its yardstick")
     imp.add_argument("--tmp", default=None, help="folder for the temporary files")
+    imp.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="import into a new database of this PostgreSQL server (URL of any of its"
+        " databases) instead of a new SQLite file; the database is dropped after each run",
+    )
+    imp.add_argument(
+        "--without-search",
+        action="store_true",
+        help="also import into a schema stripped of the search index after migrating"
+        " (bench/without_search.py), alternated with the unchanged runs",
+    )
     imp.add_argument(
         "--variant",
         default=None,

@@ -1136,6 +1136,30 @@ def test_search_finds_common_words_page_by_page(database: Database) -> None:
     on(database, work)
 
 
+def test_search_takes_a_common_word_as_a_prefix_too(database: Database) -> None:
+    """A word common enough to be counted as a whole word first: as the last word of a
+    query it is still a prefix, so threads holding only a longer word are found too."""
+
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        found = searcher(store, project)
+        threads = [thread_row(title=None, created_us=(i + 1) * 1_000_000) for i in range(1_200)]
+        longer = {i for i in range(len(threads)) if i % 300 == 5}
+        items = [
+            message(t.id, "commonplace words" if i in longer else "common words", at=i)
+            for i, t in enumerate(threads)
+            for _ in range(2)
+        ]
+        await store.import_rows(project, threads, items)
+        newest_first = [t.id for t in reversed(threads)]
+        assert await found("common", limit=100) == newest_first
+        whole = [t.id for i, t in reversed(list(enumerate(threads))) if i not in longer]
+        assert await found("common ", limit=100) == whole
+        assert await found("commonp") == [threads[i].id for i in sorted(longer, reverse=True)]
+
+    on(database, work)
+
+
 def test_search_reads_around_nul_characters(database: Database) -> None:
     """PostgreSQL cannot hold NUL in text; a message with one is stored, found by its
     other words, and forgotten when deleted, on both backends."""

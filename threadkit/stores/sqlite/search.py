@@ -1,6 +1,7 @@
 """Full-text search of threads on SQLite, over the FTS5 tables of migration 7.
 
-How many messages and titles match is counted first, up to ``FEW_MATCHES`` (cheap):
+How many messages and titles match is counted first, up to ``FEW_MATCHES`` (cheap; for
+a prefix, its whole word first, see ``_many``):
 
 * few: the matching threads are collected from the indexes, then sorted and paged;
 * many: the first ``WALK`` threads of the page are read in the list's order and their
@@ -82,8 +83,7 @@ def search_page(
     where, params = " AND ".join([scope, *bounds]), [*args, *bound_params]
     wanted = query.limit + 1
     rows: list[tuple[Any, ...]] = []
-    matches = conn.execute(_COUNT, (match, FEW_MATCHES, match, FEW_MATCHES)).fetchone()[0]
-    if matches >= FEW_MATCHES:
+    if _many(conn, search, match):
         rows, last = _walk(conn, project, search, where, params, walk, wanted)
         if len(rows) == wanted or last is None:
             return keyset.finish(rows, query.limit, walk.backwards)
@@ -96,6 +96,23 @@ def search_page(
         [match, match, project, *params, wanted - len(rows)],
     ).fetchall()
     return keyset.finish(rows, query.limit, walk.backwards)
+
+
+def _many(conn: sqlite3.Connection, search: SearchQuery, match: str) -> bool:
+    """Whether at least ``FEW_MATCHES`` messages and titles match. A prefix's matches
+    include its whole word's: those are counted first, as FTS5 reads a word's rows in
+    order and stops at the limit, where for a prefix it merges every row of every
+    matching word first (130 ms for a common word at 10,000,000 messages)."""
+    if search.prefix:
+        whole = fts_query(SearchQuery(search.words))
+        if _count(conn, whole) >= FEW_MATCHES:
+            return True
+    return _count(conn, match) >= FEW_MATCHES
+
+
+def _count(conn: sqlite3.Connection, match: str) -> int:
+    count: int = conn.execute(_COUNT, (match, FEW_MATCHES, match, FEW_MATCHES)).fetchone()[0]
+    return count
 
 
 def _walk(
