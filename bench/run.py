@@ -514,9 +514,10 @@ def paired_order(
 ) -> list[tuple[str, str, Path, str | None]]:
     """The plan for one round: as planned in even rounds, reversed in odd ones, so that
     of any two runs compared (threadkit and the reference app, 1M and 1k threads, a
-    ``--variant`` or the ``--compare-db`` database and threadkit as it is) each goes first in half the rounds. A fixed
-    order is a bias of its own here: the same server compared with itself as its own
-    "variant", always run last, measured 0.92 of itself over 8 rounds."""
+    ``--variant`` or the ``--compare-db`` database and threadkit as it is) each goes
+    first in half the rounds. A fixed order is a bias of its own here: the same server
+    compared with itself as its own "variant", always run last, measured 0.92 of itself
+    over 8 rounds."""
     return list(plan) if round_index % 2 == 0 else list(reversed(plan))
 
 
