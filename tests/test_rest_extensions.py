@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from tests.chatkit_helpers import Chat, error_of, texts
+from tests.chatkit_helpers import Chat, error_of, texts, wait_for
 from tests.conftest import Server
 from tests.helpers import thread, user_message, validate
 from tests.test_rest_errors import assert_envelope
@@ -238,7 +238,8 @@ def test_search_through_the_sdk(server: Server, project: str) -> None:
     assert ids("refund") == []
     imported = thread(user="dave", title="Imported")
     server.seed(project, [imported, user_message(imported["id"], "xylophone lesson")])
-    assert ids("xylophone") == [imported["id"]]
+    # an import is indexed after it commits, by the server in the background
+    assert wait_for(lambda: ids("xylophone"), timeout=20) == [imported["id"]]
 
 
 def test_a_locked_thread_refuses_protocol_input_until_reopened(

@@ -26,6 +26,7 @@ from chatkit.types import (
 
 from tests import helpers
 from tests.conftest import with_store
+from threadkit.services.search_index import SearchIndexer
 from threadkit.stores import ThreadStore
 from threadkit.stores.errors import CursorNotFound, DuplicateId
 from threadkit.stores.records import (
@@ -1053,6 +1054,7 @@ def test_search_finds_imported_threads_within_project_and_user(database: Databas
         async with store.bulk_import(project) as sink:
             await sink.add(threads[:10], items[:10])
             await sink.add(threads[10:], items[10:])
+        await SearchIndexer(store).catch_up()  # imports are indexed after they commit
         newest_first = [t.id for t in reversed(threads)]
         assert await found("kilo") == newest_first
         assert await found("kilo", limit=7) == newest_first  # paged with after
@@ -1118,6 +1120,7 @@ def test_search_finds_common_words_page_by_page(database: Database) -> None:
             for _ in range(2)
         ]
         await store.import_rows(project, threads, items)
+        await SearchIndexer(store).catch_up()
         newest_first = [t.id for t in reversed(threads)]
         assert await found("common", limit=100) == newest_first
         assert await found("common rare") == [threads[i].id for i in (807, 407, 7)]
@@ -1151,6 +1154,7 @@ def test_search_takes_a_common_word_as_a_prefix_too(database: Database) -> None:
             for _ in range(2)
         ]
         await store.import_rows(project, threads, items)
+        await SearchIndexer(store).catch_up()
         newest_first = [t.id for t in reversed(threads)]
         assert await found("common", limit=100) == newest_first
         whole = [t.id for i, t in reversed(list(enumerate(threads))) if i not in longer]
@@ -1193,6 +1197,7 @@ def test_search_finds_old_threads_behind_many_newer_ones(database: Database) -> 
         await store.import_rows(project, threads, items)
         others = [thread_row() for _ in range(2_100)]
         await store.import_rows(elsewhere, others, [message(t.id, "papaya") for t in others])
+        await SearchIndexer(store).catch_up()
         oldest = [t.id for t in reversed(threads[:3])]
         assert await found("papaya") == oldest
         assert await found("papaya", limit=2) == oldest

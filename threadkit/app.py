@@ -33,6 +33,8 @@ from threadkit.services.items import ItemService
 from threadkit.services.keys import KeyService
 from threadkit.services.maintenance import Maintenance
 from threadkit.services.maintenance import stop as stop_maintenance
+from threadkit.services.search_index import SearchIndexer
+from threadkit.services.search_index import stop as stop_indexer
 from threadkit.services.thread_writes import ThreadWrites
 from threadkit.services.threads import ThreadService
 from threadkit.services.ui_login import UILogin
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
     async def lifespan(app: ThreadkitApp) -> AsyncIterator[None]:
         await store.open()
         maintenance = Maintenance(store, chatkit.files, settings.maintenance).start()
+        indexer = SearchIndexer(store).start()
         drain.install()
         flusher = (
             asyncio.create_task(_every(FLUSH_SECONDS, refresh))
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
             await drain.drained()
         finally:
             await stop_maintenance(maintenance)
+            await stop_indexer(indexer)
             if flusher is not None:
                 flusher.cancel()
                 refresh()

@@ -21,6 +21,7 @@ from threadkit.cli.progress import ByteProgress, SyncProgress
 from threadkit.config import Settings, database_url
 from threadkit.services.feedback import export_feedback
 from threadkit.services.keys import KeyService
+from threadkit.services.search_index import SearchIndexer
 from threadkit.services.transfer import Importer, ImportFailed, export_lines
 from threadkit.services.ui_login import UILogin, is_login_project
 from threadkit.stores import ThreadStore
@@ -325,8 +326,14 @@ def keys_revoke(key_id: str, db: str | None) -> None:
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @project_option
+@click.option(
+    "--index-now",
+    is_flag=True,
+    help="Index the imported threads for search before exiting (default: the servers "
+    "on the database index them in the background).",
+)
 @db_option
-def import_(file: Path, project: str, db: str | None) -> None:
+def import_(file: Path, project: str, index_now: bool, db: str | None) -> None:
     """Import threads and items from a JSON Lines FILE in the REST shapes (all or nothing)."""
     with ByteProgress(err, "importing", file.stat().st_size) as advance, file.open("rb") as stream:
         try:
@@ -337,6 +344,11 @@ def import_(file: Path, project: str, db: str | None) -> None:
         except ImportFailed as exc:
             raise click.ClickException(f"{file}: {exc}; nothing was imported") from None
     click.echo(f"imported {result.threads} threads and {result.items} items into '{project}'")
+    if index_now:
+        with_store(db, lambda store: SearchIndexer(store).catch_up())
+        click.echo("indexed them for search")
+    else:
+        click.echo("search finds them once a server on this database has indexed them")
 
 
 @main.command()

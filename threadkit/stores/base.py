@@ -28,6 +28,10 @@ from .records import (
     ThreadRow,
 )
 
+#: seqs a call of ``index_search_backlog`` covers by default: a few tens of milliseconds
+#: of the writer's time on SQLite, where live writes wait for it
+SEARCH_CHUNK = 2_000
+
 
 class BulkImport(abc.ABC):
     """The open side of ``ThreadStore.bulk_import``: rows go in batch by batch."""
@@ -115,7 +119,8 @@ class RowStore(MaintenanceRows, abc.ABC):
 
     async def create_thread(self, project: str, row: ThreadRow, items: Sequence[ItemRow]) -> None:
         """Store a new thread and its first items in one transaction, the items in the
-        order given. Raises ``DuplicateId`` if an id is already taken in the project."""
+        order given, searchable at once. Raises ``DuplicateId`` if an id is already taken
+        in the project. (This default is ``import_rows``, searchable once indexed.)"""
         await self.import_rows(project, [row], items)
 
     @abc.abstractmethod
@@ -256,7 +261,8 @@ class RowStore(MaintenanceRows, abc.ABC):
     async def import_rows(
         self, project: str, threads: Sequence[ThreadRow], items: Sequence[ItemRow]
     ) -> None:
-        """Store threads and items in one transaction: all or nothing.
+        """Store threads and items in one transaction: all or nothing. Search finds them
+        once ``index_search_backlog`` has indexed them, not at once.
 
         Items keep the given sequence order among equal timestamps. Raises
         ``DuplicateId`` if an id is already taken in the project.
@@ -274,6 +280,20 @@ class RowStore(MaintenanceRows, abc.ABC):
         buffered = _BufferedImport()
         yield buffered
         await self.import_rows(project, buffered.threads, buffered.items)
+
+    @abc.abstractmethod
+    async def index_search_backlog(self, limit: int = SEARCH_CHUNK) -> int:
+        """Add to the search index some of the rows ``import_rows`` and ``bulk_import``
+        left for later, in one transaction: those of up to ``limit`` ``seq`` values.
+        Returns how many it covered; ``0`` when none are left. Safe to call from many
+        processes at once. Every server calls it in the background
+        (``threadkit.services.search_index``); a library user importing without a
+        server calls it until it returns ``0`` for imported rows to be searchable."""
+
+    @abc.abstractmethod
+    async def search_backlog(self) -> int:
+        """How many rows wait for ``index_search_backlog`` (an upper bound: rows deleted
+        since the import are counted until their range is worked off)."""
 
     # -- sync state (``threadkit sync``) --
 

@@ -12,23 +12,34 @@ from threadkit.stores.records import ItemRow, ThreadRow
 from threadkit.stores.rows import items_params, threads_params
 
 from . import queries as q
+from . import search_backlog
 from .connections import Pool
 
 R = TypeVar("R")
 
 #: rows per statement when importing
 IMPORT_BATCH = 5_000
+#: an import's insert, answering the first and last seq it gave
+_ADDED = "WITH added AS ({} RETURNING seq) SELECT min(seq), max(seq) FROM added"
 
 
 async def import_rows(
-    pool: Pool, project: str, threads: Sequence[ThreadRow], items: Sequence[ItemRow]
+    pool: Pool,
+    project: str,
+    threads: Sequence[ThreadRow],
+    items: Sequence[ItemRow],
+    *,
+    search_later: bool = True,
 ) -> None:
-    """``ThreadStore.import_rows``: all or nothing, ``DuplicateId`` naming the first id taken."""
+    """``ThreadStore.import_rows``: all or nothing, ``DuplicateId`` naming the first id taken.
+    Indexed for search later (the search backlog), or at once unless ``search_later``."""
 
     async def work(conn: asyncpg.Connection) -> None:
         table = "threads"
         try:
             async with conn.transaction():
+                if search_later:
+                    await conn.execute(search_backlog.LATER)
                 # Only threads that already exist can have concurrent appenders; the
                 # new ones are invisible until commit. One lock per new thread would
                 # exhaust the lock table on a big import ("out of shared memory").
@@ -36,16 +47,24 @@ async def import_rows(
                 existing = sorted({r.thread_id for r in items} - new)
                 if existing:
                     await conn.execute(q.IMPORT_LOCK_THREADS.sql, project, existing)
-                for batch in _batches(threads):
+                added: dict[str, tuple[int, int]] = {}
+
+                async def insert(name: str, sql: str, params: list[tuple[object, ...]]) -> None:
                     # The rows' parameters, column by column, after the project.
-                    await conn.execute(
-                        q.IMPORT_THREADS.sql, project, *columns(threads_params(project, batch))
-                    )
+                    if not search_later:
+                        await conn.execute(sql, project, *columns(params))
+                        return
+                    first, last = await conn.fetchrow(_ADDED.format(sql), project, *columns(params))
+                    # seq only grows within the transaction: one range a table
+                    added[name] = (added.get(name, (first, last))[0], last)
+
+                for batch in _batches(threads):
+                    await insert("threads", q.IMPORT_THREADS.sql, threads_params(project, batch))
                 table = "items"
                 for batch in _batches(items):
-                    await conn.execute(
-                        q.IMPORT_ITEMS.sql, project, *columns(items_params(project, batch))
-                    )
+                    await insert("items", q.IMPORT_ITEMS.sql, items_params(project, batch))
+                for name, (first, last) in added.items():
+                    await conn.execute(search_backlog.RECORD, name, first, last)
         except asyncpg.UniqueViolationError:
             rows: Sequence[ThreadRow | ItemRow] = threads if table == "threads" else items
             taken = await first_taken(conn, project, table, rows)

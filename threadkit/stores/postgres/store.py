@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from threadkit.stores.base import SEARCH_CHUNK
 from threadkit.stores.chatkit_store import ThreadStore
 from threadkit.stores.context import DEFAULT_PROJECT
 from threadkit.stores.errors import DuplicateId
@@ -41,7 +42,7 @@ from threadkit.stores.rows import (
     thread_row,
 )
 
-from . import bulk, sync_state
+from . import bulk, search_backlog, sync_state
 from .connections import Pool, names_nothing
 from .key_changes import KeyChanges
 from .listings import ITEMS, REST_ITEMS, THREADS, USER_THREADS, fetch_page
@@ -388,3 +389,12 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
         self, project: str, threads: Sequence[ThreadRow], items: Sequence[ItemRow]
     ) -> None:
         await bulk.import_rows(self._pool, project, threads, items)
+
+    async def create_thread(self, project: str, row: ThreadRow, items: Sequence[ItemRow]) -> None:
+        await bulk.import_rows(self._pool, project, [row], items, search_later=False)
+
+    async def index_search_backlog(self, limit: int = SEARCH_CHUNK) -> int:
+        return await search_backlog.index_some(self._pool, limit)
+
+    async def search_backlog(self) -> int:
+        return await search_backlog.waiting(self._pool)

@@ -14,6 +14,8 @@ from typing import Any
 
 from threadkit.stores.errors import DuplicateId
 
+from . import search_backlog
+
 #: page cache of the connection while it imports (KiB; freed when the import ends)
 IMPORT_CACHE_KIB = 256 * 1024
 
@@ -46,9 +48,12 @@ def connect(path: str, busy_timeout_ms: int, cache_kib: int) -> sqlite3.Connecti
     return conn
 
 
-def insert_unique(conn: sqlite3.Connection, table: str, params: list[tuple[Any, ...]]) -> None:
+def insert_unique(
+    conn: sqlite3.Connection, table: str, params: list[tuple[Any, ...]], *, later: bool = False
+) -> None:
     """``executemany`` that turns a unique-id violation into ``DuplicateId`` naming the id,
-    then adds the new rows to the search index (every insert of the store comes here).
+    then adds the new rows to the search index (every insert of the store comes here), or
+    with ``later`` to the search backlog (a bulk import's, ``search_backlog``).
 
     Rows before the one refused stay inserted: every caller rolls its transaction back
     on the error. No savepoint guards the batch: SQLite would copy each page the batch
@@ -60,6 +65,7 @@ def insert_unique(conn: sqlite3.Connection, table: str, params: list[tuple[Any, 
     if not params:
         return
     last = conn.execute(f"SELECT max(seq) FROM {table}").fetchone()[0] or 0
+    search_backlog.cut(conn, table, last)
     try:
         conn.executemany(INSERT[table], params)
     except sqlite3.IntegrityError as exc:
@@ -68,7 +74,10 @@ def insert_unique(conn: sqlite3.Connection, table: str, params: list[tuple[Any, 
         went_in = conn.execute(f"SELECT count(*) FROM {table} WHERE seq > ?", (last,)).fetchone()
         refused = params[went_in[0]]
         raise DuplicateId(table.rstrip("s"), refused[_ID_AT[table]]) from exc
-    conn.execute(_INDEX[table], (last,))
+    if later:
+        search_backlog.record(conn, table, last + 1, last + len(params))
+    else:
+        conn.execute(_INDEX[table], (last,))
 
 
 def insert_batches(path: str, busy_timeout_ms: int, pipe: Connection) -> None:
@@ -80,8 +89,8 @@ def insert_batches(path: str, busy_timeout_ms: int, pipe: Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         while not isinstance(message := pipe.recv(), str):
             threads, items = message
-            insert_unique(conn, "threads", threads)
-            insert_unique(conn, "items", items)
+            insert_unique(conn, "threads", threads, later=True)
+            insert_unique(conn, "items", items, later=True)
         if message == "commit":
             conn.execute("COMMIT")
             pipe.send(None)

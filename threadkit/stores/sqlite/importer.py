@@ -109,8 +109,8 @@ def _import_here(db: Database, project: str, batches: list[Any]) -> None:
 
         def run(conn: sqlite3.Connection) -> None:
             for threads, items in batches:
-                insert_unique(conn, "threads", threads_params(project, threads))
-                insert_unique(conn, "items", items_params(project, items))
+                insert_unique(conn, "threads", threads_params(project, threads), later=True)
+                insert_unique(conn, "items", items_params(project, items), later=True)
 
         db.transaction_sync(run)
     finally:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from threadkit.stores.base import BulkImport
+from threadkit.stores.base import SEARCH_CHUNK, BulkImport
 from threadkit.stores.chatkit_store import ThreadStore
 from threadkit.stores.context import DEFAULT_PROJECT
 from threadkit.stores.errors import DuplicateId
@@ -41,7 +41,7 @@ from threadkit.stores.rows import (
     thread_row,
 )
 
-from . import importer, paging, sync_state
+from . import importer, paging, search_backlog, sync_state
 from .access import AccessQueries
 from .bulk import insert_unique
 from .connections import DEFAULT_CACHE_MIB, QUIET_SECONDS, Database
@@ -409,6 +409,12 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
         """Batches go to the writer as they come; from the second one on, a helper
         process inserts them (``importer``). All commit when the block ends."""
         return importer.bulk_import(self._db, project)
+
+    async def index_search_backlog(self, limit: int = SEARCH_CHUNK) -> int:
+        return await self._db.transaction(search_backlog.index_some, limit)
+
+    async def search_backlog(self) -> int:
+        return search_backlog.waiting(self._db.conn())
 
 
 def _upsert_thread(conn: sqlite3.Connection, project: str, row: ThreadRow) -> bool:
