@@ -4,7 +4,6 @@ workers together admit exactly the session's limit, and refused requests do not 
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +13,7 @@ import pytest
 
 from tests.chatkit_helpers import new_session
 from tests.conftest import Server, start_server, stop_server
+from tests.processes import children
 
 LIMIT = 12
 
@@ -62,20 +62,5 @@ def test_the_limit_holds_across_two_workers(two_workers: Server, project: str) -
 def test_both_workers_served(two_workers: Server) -> None:
     """The server really runs two worker processes answering on the port (else the test
     above would prove nothing about sharing)."""
-    children = _children(two_workers.process.pid)
-    assert len(children) >= 2, children
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
+    found = children(two_workers.process.pid)
+    assert len(found) >= 2, found

@@ -6,7 +6,7 @@ and 1.22 (PostgreSQL) of the requests/s of the benchmarks' reference app on uvic
 against 0.93 and 0.99 for threadkit on uvicorn in the same runs
 (``docs/performance.md``). uvicorn stays available
 (``--server uvicorn``). Both run ``workers`` processes, each building its own app from
-the environment.
+the environment, and ending with this process (``threadkit.parent_watch``).
 """
 
 from __future__ import annotations
@@ -29,13 +29,14 @@ def worker_app() -> Any:
     scans all of it, stalling every request in flight: on PostgreSQL that set the p99
     of a retrieve at 120 ms for a 10 ms p50; frozen, 31 ms (docs/performance.md).
     """
-    from threadkit import logs
+    from threadkit import logs, parent_watch
     from threadkit.app import create_app
     from threadkit.config import Settings
 
-    settings = Settings.from_env()
-    logs.configure(settings.log_format, settings.log_level)
-    app = create_app(settings)
+    with parent_watch.ending_with_parent():
+        settings = Settings.from_env()
+        logs.configure(settings.log_format, settings.log_level)
+        app = create_app(settings)
     gc.freeze()
     return app
 
@@ -51,8 +52,12 @@ def run(
 ) -> None:
     """Serve until SIGTERM/SIGINT, then stop gracefully (see ``threadkit.shutdown``)."""
     from threadkit.logs import dict_config
+    from threadkit.parent_watch import supervise_workers
     from threadkit.shutdown import SAVE_SECONDS
 
+    # granian runs even a single worker in a process of its own; uvicorn serves one
+    # worker in this process.
+    supervise_workers(engine == "granian" or workers > 1)
     log_config = dict_config(log_format, log_level)
     if engine == "uvicorn":
         import uvicorn
