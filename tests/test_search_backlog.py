@@ -8,15 +8,24 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
 
 from tests.conftest import BACKENDS, database_url_for, drop_postgres_database, with_store
+from tests.helpers import thread, user_message
+from tests.test_cli import threadkit, write_jsonl
 from tests.test_store_contract import message, new_id, searcher, thread_row
 from threadkit.services.search_index import SearchIndexer
 from threadkit.stores import ThreadStore, open_store
-from threadkit.stores.records import ItemRow, ThreadRow, item_row_from_rest
+from threadkit.stores.records import (
+    ItemRow,
+    PageQuery,
+    SearchQuery,
+    ThreadRow,
+    item_row_from_rest,
+)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -186,3 +195,31 @@ def test_many_indexers_at_once_index_each_row_once(fresh: str) -> None:
                 await store.close()
 
     asyncio.run(run())
+
+
+def test_the_cli_imports_for_later_and_indexes_when_asked(fresh: str, tmp_path: Path) -> None:
+    first, second = thread(user="ann", title="hotel"), thread(user="ann", title="india")
+    write_jsonl(tmp_path / "a.jsonl", [first, user_message(first["id"], "juliett")])
+    write_jsonl(tmp_path / "b.jsonl", [second, user_message(second["id"], "kilo")])
+
+    def found(word: str) -> list[str]:
+        async def work(store: ThreadStore) -> list[str]:
+            page = await store.search_threads("p", SearchQuery.of(word), PageQuery())
+            return [row.id for row in page.rows]
+
+        return with_store(fresh, work)
+
+    later = threadkit("import", str(tmp_path / "a.jsonl"), "--project", "p", "--db", fresh)
+    assert "imported 1 threads and 1 items" in later.stdout
+    assert "once a server on this database has indexed them" in later.stdout
+    assert found("juliett") == [] and found("hotel") == []
+    indexed = threadkit("index-search", "--db", fresh)
+    assert "(2 rows at most)" in indexed.stdout
+    assert found("juliett") == [first["id"]] and found("hotel") == [first["id"]]
+
+    now = threadkit(
+        "import", str(tmp_path / "b.jsonl"), "--project", "p", "--db", fresh, "--index-now"
+    )
+    assert "indexed them for search" in now.stdout
+    assert found("kilo") == [second["id"]] and found("india") == [second["id"]]
+    assert with_store(fresh, lambda store: store.search_backlog()) == 0

@@ -351,6 +351,14 @@ def import_(file: Path, project: str, index_now: bool, db: str | None) -> None:
         click.echo("search finds them once a server on this database has indexed them")
 
 
+@main.command("index-search")
+@db_option
+def index_search(db: str | None) -> None:
+    """Index for search what bulk imports left (every server does it in the background)."""
+    rows = with_store(db, lambda store: SearchIndexer(store).catch_up())
+    click.echo(f"indexed what bulk imports left for search ({rows} rows at most)")
+
+
 @main.command()
 @project_option
 @click.option("--user", default=None, help="Only this user's threads.")
