@@ -411,6 +411,8 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
         return importer.bulk_import(self._db, project)
 
     async def index_search_backlog(self, limit: int = SEARCH_CHUNK) -> int:
+        if not search_backlog.waiting(self._db.conn()):
+            return 0  # a read: an idle server's look takes no write lock
         return await self._db.transaction(search_backlog.index_some, limit)
 
     async def search_backlog(self) -> int:
