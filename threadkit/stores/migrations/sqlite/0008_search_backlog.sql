@@ -1,7 +1,7 @@
 -- threadkit schema, version 8 (SQLite): a bulk import leaves its rows to be indexed for
 -- search after it commits (PostgreSQL: the same in its version 8).
 --
--- Indexing a message costs an import as much as storing it (docs/performance.md), so a
+-- Indexing its messages made an import take 1.5 times as long (docs/performance.md), so a
 -- bulk import records the seq ranges it inserted here instead, and every server works
 -- them off in the background (threadkit/services/search_index.py), a few thousand rows a
 -- transaction. Until then a search does not find those rows through the index. Rows
