@@ -472,6 +472,41 @@ def test_an_item_changed_after_it_was_read_is_answered_as_it_is_now(both: Pair) 
         assert [c["text"] for c in after["data"][0]["content"]] == ["final"]
 
 
+def test_a_thread_changed_after_it_was_read_is_answered_as_it_is_now(both: Pair) -> None:
+    """The fast path keeps thread heads by stored columns: a thread renamed, locked or
+    given new metadata must never come back as it was, in ``threads.get_by_id`` or
+    ``threads.list``."""
+    user = f"u_{uuid.uuid4().hex[:8]}"
+    meta = _new_thread(title="before")
+    db = both.servers[0].db
+    _store_threads(db, both.project, user, [(meta, [])])
+    get = {"type": "threads.get_by_id", "params": {"thread_id": meta.id}}
+    listing = {"type": "threads.list", "params": {}}
+    _, first = both.same(user, get)
+    _, listed = both.same(user, listing)
+    assert first["title"] == "before" and listed["data"][0]["title"] == "before"
+    changed = meta.model_copy(
+        update={
+            "title": "after",
+            "status": LockedStatus(reason="r"),
+            "metadata": {"k": "v"},
+            "allowed_image_domains": ["img.example"],
+        }
+    )
+    caller = SimpleNamespace(project=both.project, user_id=user)
+
+    async def save(store: ThreadStore) -> None:
+        await store.save_thread(changed, caller)
+
+    with_store(db, save)
+    for _ in range(2):  # the second time from what the first one kept
+        _, now = both.same(user, get)
+        _, now_listed = both.same(user, listing)
+        assert (now["title"], now["status"]) == ("after", {"type": "locked", "reason": "r"})
+        assert now["allowed_image_domains"] == ["img.example"]
+        assert now_listed["data"][0]["title"] == "after"
+
+
 def test_items_pages_in_both_orders_from_every_cursor(both: Pair) -> None:
     ids = _seeded(both)
     for thread_id in (ids["full"], ids["rest"]):

@@ -27,7 +27,7 @@ from chatkit.types import (
 from tests import helpers
 from tests.conftest import with_store
 from threadkit.services.search_index import SearchIndexer
-from threadkit.stores import ThreadStore
+from threadkit.stores import ThreadStore, rows
 from threadkit.stores.errors import CursorNotFound, DuplicateId
 from threadkit.stores.records import (
     FeedbackRow,
@@ -419,6 +419,72 @@ def test_unknown_cursors_raise_cursor_not_found(database: Database) -> None:
             with pytest.raises(CursorNotFound) as caught:
                 await store.list_threads(project, PageQuery(after=after, before=before))
             assert (caught.value.param, caught.value.value) == (named, "cthr_nope")
+
+    on(database, work)
+
+
+def test_a_thread_is_read_with_a_page_of_its_items_as_stored(database: Database) -> None:
+    """``read_thread_items`` gives what ``get_thread`` and ``list_items`` (hidden items
+    included) give, on every page from every cursor, and ``list_thread_texts`` what
+    ``list_threads`` gives, as the stored columns."""
+
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        thread = thread_row(title=None, status={"type": "locked", "reason": "r"})
+        thread.extra = {"metadata": {"k": None}, "allowed_image_domains": ["a.example"]}
+        empty, theirs = thread_row(), thread_row(user="u2")
+        items: list[ItemRow] = []
+        for n in range(7):
+            if n % 3 == 2:
+                items.append(hidden_item(thread.id, 1_712_345_601_000_000))
+            else:
+                items.append(rest_item(thread.id, created_at=1_712_345_601))
+        await store.import_rows(project, [thread, empty, theirs], [*items, rest_item(theirs.id)])
+        await store.insert_item(project, rest_item(thread.id, created_at=1_712_345_000))
+
+        async def expected(thread_id: str, page: PageQuery) -> tuple[Any, ...]:
+            listed = await store.list_items(project, thread_id, page, rest_only=False)
+            return [(r.id, r.shape, r.payload) for r in listed.rows], listed.has_more
+
+        for thread_id in (thread.id, empty.id):
+            every = await store.list_items(
+                project, thread_id, PageQuery(limit=100, order="asc"), rest_only=False
+            )
+            ids = [None, *(r.id for r in every.rows)]
+            for order in ("asc", "desc"):
+                for limit in (1, 3, 1000):
+                    pages = [PageQuery(limit=limit, order=order, after=i) for i in ids]  # type: ignore[arg-type]
+                    pages += [PageQuery(limit=limit, order=order, before=i) for i in ids[1:]]  # type: ignore[arg-type]
+                    for page in pages:
+                        found = await store.read_thread_items(project, thread_id, page)
+                        assert found is not None
+                        assert rows.thread_row(found.thread) == await store.get_thread(
+                            project, thread_id
+                        )
+                        got = ([tuple(i) for i in found.items], found.has_more)
+                        assert got == await expected(thread_id, page), page
+        assert await store.read_thread_items(project, "cthr_nope", PageQuery()) is None
+        assert await store.read_thread_items(new_id("proj"), thread.id, PageQuery()) is None
+        for param in ("after", "before"):
+            for cursor in ("cthi_nope", items[0].id):
+                with pytest.raises(CursorNotFound) as caught:
+                    await store.read_thread_items(
+                        project,
+                        empty.id if cursor != "cthi_nope" else thread.id,
+                        PageQuery(**{param: cursor}),  # type: ignore[arg-type]
+                    )
+                assert (caught.value.param, caught.value.value) == (param, cursor)
+
+        for user in (None, "u1", "u2"):
+            for order in ("asc", "desc"):
+                for after in (None, thread.id):
+                    if user == "u2" and after is not None:
+                        continue
+                    page = PageQuery(limit=1, order=order, after=after)  # type: ignore[arg-type]
+                    texts = await store.list_thread_texts(project, page, user)
+                    decoded = await store.list_threads(project, page, user)
+                    assert [rows.thread_row(t) for t in texts.rows] == decoded.rows
+                    assert texts.has_more == decoded.has_more
 
     on(database, work)
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -18,8 +19,9 @@ from threadkit.services.keys import KeyService
 from threadkit.services.ratelimit import RateLimiter
 from threadkit.services.sessions import MAX_USER, SessionService, is_session_secret
 from threadkit.stores import ThreadStore
-from threadkit.stores.records import KeyRow
+from threadkit.stores.records import KeyRow, SessionRow
 from threadkit.workflows import ChatContext, WorkflowRegistry
+from threadkit.workflows.context import SERVER_CONFIGURATION
 
 BETA_HEADER_VALUE = "chatkit_beta=v1"
 USER_HEADER = "x-chatkit-user"
@@ -92,6 +94,21 @@ class Authenticator:
         return key
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who calls ``POST /chatkit``: what the fast reads need, and what
+    ``ProtocolAuthenticator.context`` makes the request's ``ChatContext`` from (only
+    when the generic path answers)."""
+
+    project: str
+    user_id: str
+    workflow_id: str
+    #: the session's ``chatkit_configuration``, or the server's for a project API key
+    configuration: dict[str, Any]
+    #: ``None`` with a project API key
+    session: SessionRow | None
+
+
 class ProtocolAuthenticator:
     """Identifies the caller of ``POST /chatkit`` and builds the request's context.
 
@@ -134,8 +151,8 @@ class ProtocolAuthenticator:
                 self._base_urls[key] = found
         return found
 
-    async def caller(self, request: Request) -> ChatContext:
-        """The context of the calling user, or ``Unauthenticated``, ``RateLimited`` or
+    async def caller(self, request: Request) -> Caller:
+        """The calling user, or ``Unauthenticated``, ``RateLimited`` or
         ``InvalidRequest`` (no user header, an unknown workflow)."""
         authorization, user_header, workflow_header = _protocol_headers(request)
         token = _token(authorization)
@@ -144,7 +161,6 @@ class ProtocolAuthenticator:
                 "You didn't provide a client secret. Send the session's client secret as "
                 "'Authorization: Bearer <client_secret>'."
             )
-        base_url = self._base_url(request)
         if is_session_secret(token):
             session = await self.sessions.authenticate(token)
             await self.limiter.admit(session)
@@ -155,16 +171,8 @@ class ProtocolAuthenticator:
                     "server.",
                     code="workflow_unavailable",
                 )
-            return ChatContext(
-                project=session.project,
-                user_id=session.user,
-                workflow=self.workflows[workflow_id],
-                state_variables=dict(session.workflow.get("state_variables") or {}),
-                configuration=session.configuration,
-                session=session,
-                store=self.store,
-                files=self.files,
-                base_url=base_url,
+            return Caller(
+                session.project, session.user, workflow_id, session.configuration, session
             )
         key = await self.keys.authenticate(token)
         user = user_header.decode("latin-1") if user_header is not None else ""
@@ -185,11 +193,28 @@ class ProtocolAuthenticator:
                 param="X-ChatKit-Workflow",
                 code="invalid_value",
             )
+        return Caller(key.project, user, workflow_id, SERVER_CONFIGURATION, None)
+
+    def context(self, caller: Caller, request: Request) -> ChatContext:
+        """The ``ChatContext`` of a caller's request, for the workflow and the store."""
+        session = caller.session
+        if session is None:
+            return ChatContext(
+                project=caller.project,
+                user_id=caller.user_id,
+                workflow=self.workflows[caller.workflow_id],
+                store=self.store,
+                files=self.files,
+                base_url=self._base_url(request),
+            )
         return ChatContext(
-            project=key.project,
-            user_id=user,
-            workflow=self.workflows[workflow_id],
+            project=caller.project,
+            user_id=caller.user_id,
+            workflow=self.workflows[caller.workflow_id],
+            state_variables=dict(session.workflow.get("state_variables") or {}),
+            configuration=session.configuration,
+            session=session,
             store=self.store,
             files=self.files,
-            base_url=base_url,
+            base_url=self._base_url(request),
         )

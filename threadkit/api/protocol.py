@@ -52,13 +52,14 @@ class ProtocolEndpoint:
 
     async def handle(self, request: Request) -> Response:
         refuse_declared_too_large(request, self.max_body_bytes)  # before authenticating
-        context = await self.authenticator.caller(request)
-        request.scope["state"]["project"] = context.project  # for the access line
+        caller = await self.authenticator.caller(request)
+        request.scope["state"]["project"] = caller.project  # for the access line
         data = decode_body(await read_body(request, self.max_body_bytes))
         if self.reads is not None:
-            answer = await self.reads.answer(data, context)
+            answer = await self.reads.answer(data, caller)
             if answer is not None:
                 return JSONBytesResponse(answer)
+        context = self.authenticator.context(caller, request)
         req = request_from(data)
         context.metadata = dict(req.metadata)
         await self.preconditions.check(req, context)

@@ -13,24 +13,37 @@ the two paths' answers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from threadkit.stores import ThreadStore
 from threadkit.stores.errors import CursorNotFound
 from threadkit.stores.records import PageQuery
-from threadkit.workflows import ChatContext
 
-from .wire import EMPTY_PAGE, Unusual, item_json, page_json, thread_head
+from .wire import EMPTY_PAGE, Unusual, item_text_json, page_json, thread_text_head
 
 #: ``ChatKitServer``'s page size when a request names none (or 0)
 DEFAULT_PAGE = 20
 #: larger pages are left to the generic path, which passes them to the store as they are
 MAX_FAST_LIMIT = 100
 
+_FIRST_PAGE = PageQuery(limit=DEFAULT_PAGE, order="asc")
+_NO_ITEMS = b',"items":' + EMPTY_PAGE + b"}"
+
 _TOP_KEYS = frozenset({"type", "params", "metadata"})
 _THREAD_KEYS = frozenset({"thread_id"})
 _ITEMS_KEYS = frozenset({"thread_id", "limit", "order", "after"})
 _LIST_KEYS = frozenset({"limit", "order", "after"})
+
+
+class Reader(Protocol):
+    """Who reads: a ``ChatContext``, or the caller the endpoint has before making one."""
+
+    @property
+    def project(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def configuration(self) -> dict[str, Any]: ...
 
 
 class _Decline(Exception):
@@ -79,7 +92,7 @@ def _params(data: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
     return params
 
 
-def _history_limited(context: ChatContext) -> bool:
+def _history_limited(context: Reader) -> bool:
     history = context.configuration["history"]
     return not history["enabled"] or history["recent_threads"] is not None
 
@@ -90,7 +103,7 @@ class FastReads:
     def __init__(self, store: ThreadStore) -> None:
         self.store = store
 
-    async def answer(self, data: Any, context: ChatContext) -> bytes | None:
+    async def answer(self, data: Any, context: Reader) -> bytes | None:
         """The JSON answer to the decoded body ``data``, or ``None`` when the generic
         path must answer it."""
         if type(data) is not dict:
@@ -113,36 +126,32 @@ class FastReads:
             return None
         return None
 
-    async def _items_page(self, thread_id: str, page: PageQuery, context: ChatContext) -> bytes:
-        rows = await self.store.list_items(context.project, thread_id, page, rest_only=False)
-        # The cursor is the last stored item, hidden or not, as in ``ThreadStore``.
-        after = rows.rows[-1].id if rows.has_more and rows.rows else None
-        items = [text for text in map(item_json, rows.rows) if text is not None]
-        return page_json(items, rows.has_more, after)
-
-    async def _thread(self, thread_id: str, context: ChatContext) -> bytes | None:
-        row = await self.store.get_thread(context.project, thread_id)
-        if row is None or row.user != context.user_id:
+    async def _page(self, thread_id: str, query: PageQuery, context: Reader) -> tuple[bytes, bytes]:
+        """The thread's head and the JSON page of its items, from one store read."""
+        found = await self.store.read_thread_items(context.project, thread_id, query)
+        if found is None or found.thread[1] != context.user_id:
             raise _Decline  # the generic path words the 404
-        page = await self._items_page(
-            thread_id, PageQuery(limit=DEFAULT_PAGE, order="asc"), context
-        )
-        return thread_head(row) + b',"items":' + page + b"}"
+        items = found.items
+        # The cursor is the last stored item, hidden or not, as in ``ThreadStore``.
+        after = items[-1][0] if found.has_more and items else None
+        answers = [a for a in (item_text_json(shape, text) for _, shape, text in items) if a]
+        return thread_text_head(found.thread), page_json(answers, found.has_more, after)
+
+    async def _thread(self, thread_id: str, context: Reader) -> bytes | None:
+        head, page = await self._page(thread_id, _FIRST_PAGE, context)
+        return head + b',"items":' + page + b"}"
 
     async def _items(
-        self, thread_id: str, limit: int, order: str, after: str | None, context: ChatContext
+        self, thread_id: str, limit: int, order: str, after: str | None, context: Reader
     ) -> bytes | None:
-        row = await self.store.get_thread(context.project, thread_id)
-        if row is None or row.user != context.user_id:
-            raise _Decline
         query = PageQuery(limit=limit, order="asc" if order == "asc" else "desc", after=after)
-        return await self._items_page(thread_id, query, context)
+        return (await self._page(thread_id, query, context))[1]
 
     async def _threads(
-        self, limit: int, order: str, after: str | None, context: ChatContext
+        self, limit: int, order: str, after: str | None, context: Reader
     ) -> bytes | None:
         query = PageQuery(limit=limit, order="asc" if order == "asc" else "desc", after=after)
-        rows = await self.store.list_threads(context.project, query, user=context.user_id)
-        after_id = rows.rows[-1].id if rows.has_more and rows.rows else None
-        threads = [thread_head(row) + b',"items":' + EMPTY_PAGE + b"}" for row in rows.rows]
+        rows = await self.store.list_thread_texts(context.project, query, user=context.user_id)
+        after_id = rows.rows[-1][0] if rows.has_more and rows.rows else None
+        threads = [thread_text_head(row) + _NO_ITEMS for row in rows.rows]
         return page_json(threads, rows.has_more, after_id)

@@ -32,7 +32,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
 from threadkit import shapes
-from threadkit.stores.records import ItemRow, ThreadRow
+from threadkit.stores.records import ItemRow, Shape, ThreadRow, ThreadText
 
 #: item types ``ChatKitServer`` never sends to a client
 HIDDEN_TYPES = frozenset({"hidden_context_item", "sdk_hidden_context"})
@@ -414,17 +414,24 @@ _ANSWERS = _Answers()
 def item_json(row: ItemRow) -> bytes | None:
     """The item as ``ChatKitServer`` sends it (``None`` for a hidden item):
     ``converted_item_json``, through the models when that cannot answer."""
-    answers = _ANSWERS.by_shape.get(row.shape)
+    return item_text_json(row.shape, row.payload)
+
+
+def item_text_json(shape: Shape, payload: str) -> bytes | None:
+    """``item_json`` of a stored item given only as its shape and JSON (of which the
+    answer is a pure function; the row's other columns do not enter it)."""
+    answers = _ANSWERS.by_shape.get(shape)
     if answers is not None:
-        answer = answers.get(row.payload, _MISSING)
+        answer = answers.get(payload, _MISSING)
         if answer is not _MISSING:
             return answer  # type: ignore[return-value]
+    row = ItemRow(id="", thread_id="", created_us=0, shape=shape, rest_type=None, payload=payload)
     try:
         answer = converted_item_json(row)
     except (Unusual, KeyError, TypeError, AttributeError, ValueError):
         item = row.to_protocol()
         answer = None if item.type in HIDDEN_TYPES else item.model_dump_json(**_SERIALIZE).encode()
-    _ANSWERS.keep(row.shape, row.payload, answer)
+    _ANSWERS.keep(shape, payload, answer)
     return answer
 
 
@@ -464,6 +471,36 @@ def thread_head(row: ThreadRow) -> bytes:
         head["allowed_image_domains"] = domains
     head["metadata"] = {}  # the thread response leaves the thread's metadata out
     return orjson.dumps(head)[:-1]
+
+
+#: thread heads by stored columns (see ``thread_text_head``); emptied when full
+_HEADS: dict[ThreadText, bytes] = {}
+_MAX_HEADS = 16_384
+#: threads with more in their title and extra columns (metadata) are not kept
+_MAX_HEAD_TEXT = 4096
+
+
+def thread_text_head(text: ThreadText) -> bytes:
+    """``thread_head`` of a thread given as its stored columns, kept by them: the head
+    is a pure function of them, so a changed thread is a new key, never a stale head."""
+    head = _HEADS.get(text)
+    if head is None:
+        thread_id, user, created_us, title, status, extra = text
+        head = thread_head(
+            ThreadRow(
+                id=thread_id,
+                user=user,
+                created_us=created_us,
+                title=title,
+                status=orjson.loads(status),
+                extra=orjson.loads(extra) if extra is not None else None,
+            )
+        )
+        if len(title or "") + len(extra or "") <= _MAX_HEAD_TEXT:
+            if len(_HEADS) >= _MAX_HEADS:
+                _HEADS.clear()
+            _HEADS[text] = head
+    return head
 
 
 def page_json(items: list[bytes], has_more: bool, after: str | None) -> bytes:

@@ -4,8 +4,8 @@ server process (and by ``threadkit import --index-now``).
 A bulk import stores its rows without indexing them (``ThreadStore.import_rows``):
 indexing made an import take 1.5 (SQLite) to 3.7 (PostgreSQL) times as long
 (docs/performance.md). Here the store's backlog is worked off a chunk at a time, each
-chunk its own short transaction, so live writes wait for one chunk at most. Many processes may do it at once: each chunk is
-taken by one of them.
+chunk its own short transaction, so live writes wait for one chunk at most. Many
+processes may do it at once: each chunk is taken by one of them.
 """
 
 from __future__ import annotations

@@ -19,14 +19,18 @@ from .maintenance import MaintenanceRows
 from .records import (
     FeedbackRow,
     ItemRow,
+    ItemText,
     KeyRow,
     PageQuery,
     RowPage,
     SearchQuery,
     SessionRow,
     SyncBatch,
+    ThreadItemsPage,
     ThreadRow,
+    ThreadText,
 )
+from .rows import thread_text
 
 #: seqs a call of ``index_search_backlog`` covers by default: a few tens of milliseconds
 #: of the writer's time on SQLite, where live writes wait for it
@@ -143,6 +147,30 @@ class RowStore(MaintenanceRows, abc.ABC):
         Raises ``CursorNotFound`` when ``after``/``before`` name no thread of the project
         (of the user, when ``user`` is given); the cursor need not match the search.
         """
+
+    # -- reads that go straight to JSON (the protocol's ``threads.get_by_id``, ...) --
+
+    async def read_thread_items(
+        self, project: str, thread_id: str, page: PageQuery
+    ) -> ThreadItemsPage | None:
+        """The thread's stored columns and a keyset page of its items (hidden ones
+        included, as ``list_items(..., rest_only=False)``), each item only as ``(id,
+        shape, payload)``. ``None`` when the project holds no such thread; raises
+        ``CursorNotFound`` when ``after``/``before`` name no item of it. The backends
+        read both in one call (on PostgreSQL one statement); this default makes two."""
+        thread = await self.get_thread(project, thread_id)
+        if thread is None:
+            return None
+        found = await self.list_items(project, thread_id, page, rest_only=False)
+        items: list[ItemText] = [(r.id, r.shape, r.payload) for r in found.rows]
+        return ThreadItemsPage(thread_text(thread), items, found.has_more)
+
+    async def list_thread_texts(
+        self, project: str, page: PageQuery, user: str | None = None
+    ) -> RowPage[ThreadText]:
+        """``list_threads``, each thread as its stored columns (``ThreadText``)."""
+        found = await self.list_threads(project, page, user)
+        return RowPage([thread_text(t) for t in found.rows], found.has_more)
 
     # -- items (project-scoped) --
 

@@ -65,6 +65,23 @@ class ItemRow:
         return shapes.rest_item_to_protocol(orjson.loads(self.payload))
 
 
+#: a stored thread's columns as they are stored, for reads that go straight to JSON:
+#: ``(id, user, created_us, title, status JSON, extra JSON or None)``
+ThreadText = tuple[str, str, int, str | None, str, str | None]
+#: a stored item as the protocol reads take it: ``(id, shape, payload)``
+ItemText = tuple[str, Shape, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadItemsPage:
+    """A thread and a keyset page of its items (hidden ones included), read together
+    (``RowStore.read_thread_items``)."""
+
+    thread: ThreadText
+    items: list[ItemText]
+    has_more: bool
+
+
 @dataclass(frozen=True, slots=True)
 class KeyRow:
     """An API key: never the secret, only its hash and a masked hint."""

@@ -12,10 +12,12 @@ from typing import Any
 
 import orjson
 
-from .records import FeedbackRow, ItemRow, KeyRow, SessionRow, ThreadRow
+from .records import FeedbackRow, ItemRow, KeyRow, SessionRow, ThreadRow, ThreadText
 
 THREAD_COLUMNS = "id, user_id, created_us, title, status, extra"
 ITEM_COLUMNS = "id, thread_id, created_us, shape, rest_type, payload"
+#: what the protocol reads take of an item (``records.ItemText``)
+ITEM_TEXT_COLUMNS = "id, shape, payload"
 KEY_COLUMNS = "id, project, hint, created_at, revoked_at"
 SESSION_COLUMNS = (
     "id, project, user_id, secret_hint, created_at, expires_at, workflow, rate_limit,"
@@ -33,6 +35,11 @@ def thread_row(r: Sequence[Any]) -> ThreadRow:
         status=orjson.loads(r[4]),
         extra=orjson.loads(r[5]) if r[5] is not None else None,
     )
+
+
+def thread_text(t: ThreadRow) -> ThreadText:
+    """The columns a decoded thread row came from (``records.ThreadText``)."""
+    return (t.id, t.user, t.created_us, t.title, dump_json(t.status) or "{}", dump_json(t.extra))
 
 
 def item_row(r: Sequence[Any]) -> ItemRow:

@@ -12,7 +12,7 @@ import asyncpg
 
 from threadkit.stores import keyset
 from threadkit.stores.errors import CursorNotFound
-from threadkit.stores.records import Order, PageQuery
+from threadkit.stores.records import ItemText, Order, PageQuery, ThreadItemsPage
 from threadkit.stores.rows import ITEM_COLUMNS, THREAD_COLUMNS
 
 from . import queries as q
@@ -83,6 +83,63 @@ REST_ITEMS = Listing(
 LISTINGS = (THREADS, USER_THREADS, ITEMS, REST_ITEMS)
 
 
+@functools.cache
+def thread_items_query(order: Order, after: bool, before: bool) -> Query:
+    """A thread's columns and a page of its items (``ITEMS``) in one statement and one
+    row: the items as three arrays in the page's order, ``NULL`` when it is empty. No
+    row when the thread does not exist."""
+    page = ITEMS.page(order, after, before)
+    walk = keyset.walk(order, after, before)
+    within = f"i.created_us {walk.direction}, i.seq {walk.direction}"
+    inner = page.sql.replace(
+        f"SELECT {ITEMS.columns} FROM", "SELECT id, shape, payload, created_us, seq FROM", 1
+    )
+    columns = ", ".join(f"t.{c.strip()}" for c in THREAD_COLUMNS.split(","))
+    return Query(
+        f"SELECT {columns}, a.ids, a.shapes, a.payloads FROM threads t, LATERAL ("
+        f"SELECT array_agg(i.id ORDER BY {within}) AS ids,"
+        f" array_agg(i.shape ORDER BY {within}) AS shapes,"
+        f" array_agg(i.payload::text ORDER BY {within}) AS payloads FROM ({inner}) i) a"
+        " WHERE t.project = $1 AND t.id = $2",
+        page.params,
+    )
+
+
+async def fetch_thread_items(
+    pool: Pool, project: str, thread_id: str, page: PageQuery
+) -> ThreadItemsPage | None:
+    """``RowStore.read_thread_items``: one round trip (two when a cursor's page is empty,
+    to tell an unknown cursor from the end of the list)."""
+    given = (("after", page.after), ("before", page.before))
+    cursors = [(param, value) for param, value in given if value is not None]
+    if names_nothing(project, thread_id):
+        return None
+    for param, value in cursors:
+        if names_nothing(value):
+            raise CursorNotFound(param, value)
+    query = thread_items_query(page.order, page.after is not None, page.before is not None)
+    cursor_sql = ITEMS.cursor().sql
+    backwards = page.before is not None and page.after is None
+
+    async def work(conn: asyncpg.Connection) -> ThreadItemsPage | None:
+        row = await conn.fetchrow(
+            query.sql, project, thread_id, *(v for _, v in cursors), page.limit + 1
+        )
+        if row is None:
+            return None
+        ids, shapes, payloads = row[6], row[7], row[8]
+        if ids is None:
+            for param, value in cursors:
+                if await conn.fetchval(cursor_sql, project, thread_id, value) is None:
+                    raise CursorNotFound(param, value)
+            return ThreadItemsPage(tuple(row[:6]), [], False)  # type: ignore[arg-type]
+        items: list[ItemText] = list(zip(ids, shapes, payloads, strict=True))
+        rows, has_more = keyset.finish(items, page.limit, backwards)
+        return ThreadItemsPage(tuple(row[:6]), rows, has_more)  # type: ignore[arg-type]
+
+    return await pool.run(work, idempotent=True)
+
+
 def request_path_queries() -> Iterator[tuple[str, Query]]:
     """Every statement an API request can run, by name (for plan checks)."""
     yield from (
@@ -112,6 +169,11 @@ def request_path_queries() -> Iterator[tuple[str, Query]]:
     )
     for listing in LISTINGS:
         yield f"{listing.name}.cursor", listing.cursor()
+    for order in ("asc", "desc"):
+        for after in (False, True):
+            for before in (False, True):
+                name = f"thread_items.{order}" + ".after" * after + ".before" * before
+                yield name, thread_items_query(order, after, before)
         for order in ("asc", "desc"):
             for after in (False, True):
                 for before in (False, True):

@@ -26,7 +26,9 @@ from threadkit.stores.records import (
     SearchQuery,
     SessionRow,
     SyncBatch,
+    ThreadItemsPage,
     ThreadRow,
+    ThreadText,
 )
 from threadkit.stores.request_window import BUCKET_MS
 from threadkit.stores.rows import (
@@ -45,7 +47,7 @@ from threadkit.stores.rows import (
 from . import bulk, search_backlog, sync_state
 from .connections import Pool, names_nothing
 from .key_changes import KeyChanges
-from .listings import ITEMS, REST_ITEMS, THREADS, USER_THREADS, fetch_page
+from .listings import ITEMS, REST_ITEMS, THREADS, USER_THREADS, fetch_page, fetch_thread_items
 from .maintenance import MaintenanceQueries
 from .migrate import migrate, schema_version
 from .queries import (
@@ -174,6 +176,20 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
         else:
             rows, has_more = await fetch_page(self._pool, USER_THREADS, (project, user), page)
         return RowPage([thread_row(r) for r in rows], has_more)
+
+    async def list_thread_texts(
+        self, project: str, page: PageQuery, user: str | None = None
+    ) -> RowPage[ThreadText]:
+        if user is None:
+            rows, has_more = await fetch_page(self._pool, THREADS, (project,), page)
+        else:
+            rows, has_more = await fetch_page(self._pool, USER_THREADS, (project, user), page)
+        return RowPage([tuple(r) for r in rows], has_more)  # type: ignore[misc]
+
+    async def read_thread_items(
+        self, project: str, thread_id: str, page: PageQuery
+    ) -> ThreadItemsPage | None:
+        return await fetch_thread_items(self._pool, project, thread_id, page)
 
     async def upsert_thread(self, project: str, row: ThreadRow) -> bool:
         done = await self._pool.write_returning(UPSERT_THREAD, *thread_params(project, row))

@@ -26,11 +26,14 @@ from threadkit.stores.records import (
     RowPage,
     SearchQuery,
     SyncBatch,
+    ThreadItemsPage,
     ThreadRow,
+    ThreadText,
 )
 from threadkit.stores.rows import (
     FEEDBACK_COLUMNS,
     ITEM_COLUMNS,
+    ITEM_TEXT_COLUMNS,
     THREAD_COLUMNS,
     dump_json,
     feedback_row,
@@ -149,6 +152,35 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
         args: tuple[Any, ...] = (project, user) if user is not None else (project,)
         rows, has_more = paging.page(self._db.conn(), "threads", THREAD_COLUMNS, scope, args, page)
         return RowPage([thread_row(r) for r in rows], has_more)
+
+    async def list_thread_texts(
+        self, project: str, page: PageQuery, user: str | None = None
+    ) -> RowPage[ThreadText]:
+        scope = "project = ? AND user_id = ?" if user is not None else "project = ?"
+        args: tuple[Any, ...] = (project, user) if user is not None else (project,)
+        rows, has_more = paging.page(self._db.conn(), "threads", THREAD_COLUMNS, scope, args, page)
+        return RowPage(rows, has_more)
+
+    async def read_thread_items(
+        self, project: str, thread_id: str, page: PageQuery
+    ) -> ThreadItemsPage | None:
+        conn = self._db.conn()
+        thread = conn.execute(
+            f"SELECT {THREAD_COLUMNS} FROM threads INDEXED BY threads_by_id_covering"
+            " WHERE project = ? AND id = ?",
+            (project, thread_id),
+        ).fetchone()
+        if thread is None:
+            return None
+        rows, has_more = paging.page(
+            conn,
+            "items",
+            ITEM_TEXT_COLUMNS,
+            "project = ? AND thread_id = ?",
+            (project, thread_id),
+            page,
+        )
+        return ThreadItemsPage(thread, rows, has_more)
 
     async def upsert_thread(self, project: str, row: ThreadRow) -> bool:
         return await self._db.transaction(_upsert_thread, project, row)
