@@ -171,20 +171,21 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
     async def list_threads(
         self, project: str, page: PageQuery, user: str | None = None
     ) -> RowPage[ThreadRow]:
-        if user is None:
-            rows, has_more = await fetch_page(self._pool, THREADS, (project,), page)
-        else:
-            rows, has_more = await fetch_page(self._pool, USER_THREADS, (project, user), page)
+        rows, has_more = await self._thread_page(project, page, user)
         return RowPage([thread_row(r) for r in rows], has_more)
 
     async def list_thread_texts(
         self, project: str, page: PageQuery, user: str | None = None
     ) -> RowPage[ThreadText]:
-        if user is None:
-            rows, has_more = await fetch_page(self._pool, THREADS, (project,), page)
-        else:
-            rows, has_more = await fetch_page(self._pool, USER_THREADS, (project, user), page)
+        rows, has_more = await self._thread_page(project, page, user)
         return RowPage([tuple(r) for r in rows], has_more)  # type: ignore[misc]
+
+    async def _thread_page(
+        self, project: str, page: PageQuery, user: str | None
+    ) -> tuple[list[asyncpg.Record], bool]:
+        if user is None:
+            return await fetch_page(self._pool, THREADS, (project,), page)
+        return await fetch_page(self._pool, USER_THREADS, (project, user), page)
 
     async def read_thread_items(
         self, project: str, thread_id: str, page: PageQuery
