@@ -53,6 +53,12 @@ from .migrate import migrate, schema_version
 from .search import search_page
 from .windows import RequestWindows
 
+#: a thread by its id, from the index that holds every column the answer needs
+_GET_THREAD = (
+    f"SELECT {THREAD_COLUMNS} FROM threads INDEXED BY threads_by_id_covering"
+    " WHERE project = ? AND id = ?"
+)
+
 
 def sqlite_path(url: str) -> str:
     """The file path of a ``sqlite:///path`` URL or of a plain path. An in-memory
@@ -129,15 +135,7 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
         return self.get_thread_sync(project, thread_id)
 
     def get_thread_sync(self, project: str, thread_id: str) -> ThreadRow | None:
-        r = (
-            self._db.conn()
-            .execute(
-                f"SELECT {THREAD_COLUMNS} FROM threads INDEXED BY threads_by_id_covering"
-                " WHERE project = ? AND id = ?",
-                (project, thread_id),
-            )
-            .fetchone()
-        )
+        r = self._db.conn().execute(_GET_THREAD, (project, thread_id)).fetchone()
         return thread_row(r) if r is not None else None
 
     async def list_threads(
@@ -148,28 +146,27 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
     def list_threads_sync(
         self, project: str, page: PageQuery, user: str | None = None
     ) -> RowPage[ThreadRow]:
-        scope = "project = ?" + (" AND user_id = ?" if user is not None else "")
-        args: tuple[Any, ...] = (project, user) if user is not None else (project,)
-        rows, has_more = paging.page(self._db.conn(), "threads", THREAD_COLUMNS, scope, args, page)
+        rows, has_more = self._thread_page(project, page, user)
         return RowPage([thread_row(r) for r in rows], has_more)
 
     async def list_thread_texts(
         self, project: str, page: PageQuery, user: str | None = None
     ) -> RowPage[ThreadText]:
-        scope = "project = ? AND user_id = ?" if user is not None else "project = ?"
-        args: tuple[Any, ...] = (project, user) if user is not None else (project,)
-        rows, has_more = paging.page(self._db.conn(), "threads", THREAD_COLUMNS, scope, args, page)
+        rows, has_more = self._thread_page(project, page, user)
         return RowPage(rows, has_more)
+
+    def _thread_page(
+        self, project: str, page: PageQuery, user: str | None
+    ) -> tuple[list[Any], bool]:
+        scope = "project = ?" + (" AND user_id = ?" if user is not None else "")
+        args: tuple[Any, ...] = (project, user) if user is not None else (project,)
+        return paging.page(self._db.conn(), "threads", THREAD_COLUMNS, scope, args, page)
 
     async def read_thread_items(
         self, project: str, thread_id: str, page: PageQuery
     ) -> ThreadItemsPage | None:
         conn = self._db.conn()
-        thread = conn.execute(
-            f"SELECT {THREAD_COLUMNS} FROM threads INDEXED BY threads_by_id_covering"
-            " WHERE project = ? AND id = ?",
-            (project, thread_id),
-        ).fetchone()
+        thread = conn.execute(_GET_THREAD, (project, thread_id)).fetchone()
         if thread is None:
             return None
         rows, has_more = paging.page(
