@@ -102,6 +102,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--generic", action="store_true", help="also the ChatKitServer path")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:VAR=VALUE[,VAR=VALUE]",
+        help="also a server started with these environment variables (each against its own retrieve)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     report: dict[str, Any] = {}
@@ -114,6 +121,10 @@ def main() -> None:
                     "tk-generic", meta["database_url"], 1, {"THREADKIT_PROTOCOL_FAST_READS": "0"}
                 )
             )
+        for variant in args.variant:
+            name, _, assignments = variant.partition(":")
+            env = dict(a.split("=", 1) for a in assignments.split(",") if a)
+            servers.append(threadkit_server(name, meta["database_url"], 1, env))
         work = Path(tempfile.mkdtemp(prefix="protocol-reads-"))
         with running(servers):
             secrets = sessions(servers[0], meta["key"], sorted({u for _, u in samples["threads"]}))
@@ -125,7 +136,7 @@ def main() -> None:
             for _ in range(args.rounds):
                 for server in servers:
                     for name, (path, with_key) in files.items():
-                        if server.name != "tk" and name == "retrieve":
+                        if server.name == "tk-generic" and name == "retrieve":
                             continue
                         key = meta["key"] if with_key else None
                         wrk(server, path, key=key, duration=args.warmup)
@@ -137,11 +148,12 @@ def main() -> None:
         print(f"\n{backend} ({folder}), {args.rounds} rounds of {args.duration:g} s:")
         print("| server | scenario | req/s | vs retrieve | p50 ms | p99 ms | server cores |")
         print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-        retrieve = results["tk retrieve"]
         rows = {}
         for label, runs in results.items():
-            ratios = [r.rps / base.rps for r, base in zip(runs, retrieve, strict=True)]
             server, name = label.split(" ")
+            own = f"{server} retrieve" if server != "tk-generic" else "tk retrieve"
+            retrieve = results[own]
+            ratios = [r.rps / base.rps for r, base in zip(runs, retrieve, strict=True)]
             rows[label] = {
                 "rps": statistics.median(r.rps for r in runs),
                 "ratio": statistics.median(ratios),

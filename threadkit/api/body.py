@@ -18,18 +18,22 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 def refuse_declared_too_large(request: Request, limit: int) -> None:
     """``PayloadTooLarge`` if the ``Content-Length`` header already says more than ``limit``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+    for name, value in request.scope["headers"]:  # the raw headers: no ``Headers`` made
+        if name == b"content-length":
+            if value.isdigit() and int(value) > limit:
+                raise _too_large(limit)
+            return
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int, *, declared_checked: bool = False) -> bytes:
     """The body, or ``PayloadTooLarge`` as soon as it passes ``limit`` bytes
-    (``ClientDisconnect`` if the client goes away first).
+    (``ClientDisconnect`` if the client goes away first); ``declared_checked`` when the
+    caller has already called ``refuse_declared_too_large``.
 
     Read from the ASGI messages directly: ``Request.stream`` is an async generator
     around the same calls, and most bodies come in one message."""
-    refuse_declared_too_large(request, limit)
+    if not declared_checked:
+        refuse_declared_too_large(request, limit)
     receive = request.receive
     body = bytearray()
     while True:

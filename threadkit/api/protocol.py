@@ -54,7 +54,7 @@ class ProtocolEndpoint:
         refuse_declared_too_large(request, self.max_body_bytes)  # before authenticating
         caller = await self.authenticator.caller(request)
         request.scope["state"]["project"] = caller.project  # for the access line
-        data = decode_body(await read_body(request, self.max_body_bytes))
+        data = decode_body(await read_body(request, self.max_body_bytes, declared_checked=True))
         if self.reads is not None:
             answer = await self.reads.answer(data, caller)
             if answer is not None:

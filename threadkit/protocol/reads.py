@@ -19,7 +19,7 @@ from threadkit.stores import ThreadStore
 from threadkit.stores.errors import CursorNotFound
 from threadkit.stores.records import PageQuery
 
-from .wire import EMPTY_PAGE, Unusual, item_text_json, page_json, thread_text_head
+from .wire import EMPTY_PAGE, Unusual, items_text_json, page_json, thread_text_head
 
 #: ``ChatKitServer``'s page size when a request names none (or 0)
 DEFAULT_PAGE = 20
@@ -134,8 +134,9 @@ class FastReads:
         items = found.items
         # The cursor is the last stored item, hidden or not, as in ``ThreadStore``.
         after = items[-1][0] if found.has_more and items else None
-        answers = [a for a in (item_text_json(shape, text) for _, shape, text in items) if a]
-        return thread_text_head(found.thread), page_json(answers, found.has_more, after)
+        return thread_text_head(found.thread), page_json(
+            items_text_json(items), found.has_more, after
+        )
 
     async def _thread(self, thread_id: str, context: Reader) -> bytes | None:
         head, page = await self._page(thread_id, _FIRST_PAGE, context)

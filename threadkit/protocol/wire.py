@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -436,6 +436,21 @@ def item_text_json(shape: Shape, payload: str) -> bytes | None:
 
 
 _MISSING = object()
+
+
+def items_text_json(items: Sequence[tuple[Any, Shape, str]]) -> list[bytes]:
+    """The answers of a page's ``(id, shape, payload)`` rows, hidden items left out:
+    ``item_text_json`` of each, with the memo looked up here (most pages are all hits)."""
+    by_shape = _ANSWERS.by_shape
+    out: list[bytes] = []
+    for _, shape, payload in items:
+        answers = by_shape.get(shape)
+        answer = answers.get(payload, _MISSING) if answers is not None else _MISSING
+        if answer is _MISSING:
+            answer = item_text_json(shape, payload)
+        if answer is not None:
+            out.append(answer)  # type: ignore[arg-type]
+    return out
 
 
 # --- threads --------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from functools import lru_cache
 from typing import Any
 
 from threadkit.stores import keyset
 from threadkit.stores.errors import CursorNotFound
-from threadkit.stores.records import PageQuery
+from threadkit.stores.records import Order, PageQuery
 
 Position = tuple[int, int]
 
@@ -55,6 +56,12 @@ def page(
 
     A cursor's position is looked up first, so an unknown one raises ``CursorNotFound``.
     """
+    if query.after is None and query.before is None:  # most pages: the statement made once
+        rows = conn.execute(
+            _first_page(table, columns, scope, query.order), [*args, query.limit + 1]
+        ).fetchall()
+        has_more = len(rows) > query.limit
+        return (rows[: query.limit] if has_more else rows), has_more
     after, before = positions(conn, table, scope, args, query)
     walk = keyset.walk(query.order, after is not None, before is not None)
     bounds, params = bounded(walk, after, before)
@@ -64,3 +71,13 @@ def page(
         [*args, *params, query.limit + 1],
     ).fetchall()
     return keyset.finish(rows, query.limit, walk.backwards)
+
+
+@lru_cache(maxsize=64)
+def _first_page(table: str, columns: str, scope: str, order: Order) -> str:
+    """The statement of a page without cursors (its arguments: ``scope``'s, the limit)."""
+    direction = keyset.walk(order, False, False).direction
+    return (
+        f"SELECT {columns} FROM {table} WHERE {scope}"
+        f" ORDER BY created_us {direction}, seq {direction} LIMIT ?"
+    )
