@@ -107,7 +107,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="NAME:VAR=VALUE[,VAR=VALUE]",
-        help="also a server started with these environment variables (each against its own retrieve)",
+        help="also a server with these environment variables, against its own retrieve",
     )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
