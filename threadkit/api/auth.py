@@ -94,7 +94,7 @@ class Authenticator:
         return key
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per request, and a frozen one costs twice
 class Caller:
     """Who calls ``POST /chatkit``: what the fast reads need, and what
     ``ProtocolAuthenticator.context`` makes the request's ``ChatContext`` from (only

@@ -74,7 +74,10 @@ class RequestContext:
                 headers = message.get("headers", [])
                 message["headers"] = [*headers, header]
                 if observer is not None and scope["method"] == "POST":
-                    streaming = any(v.startswith(_EVENT_STREAM) for k, v in headers)
+                    for name, value in headers:
+                        if name == b"content-type":
+                            streaming = value.startswith(_EVENT_STREAM)
+                            break
             elif streaming and message.get("body"):
                 streaming = False
                 observer.stream_started(perf_counter() - began)  # type: ignore[union-attr]
