@@ -14,6 +14,8 @@ Scales (threads / users / items):
   (for quicker comparisons, e.g. of import speed).
 * ``small``: 1,000 / 10 / 10,000 — every thread has 10 items. Same number of
   threads per user (100) as ``full``, so user lists have the same shape.
+* ``pages``: 1,000 / 10 / 25,000 — ``small`` with 25 items in every thread, so that a
+  page of 20 items is a full page with more after it.
 
 Besides the database, the output folder gets ``meta.json`` (counts, timings, the
 API key's secret for the load driver) and ``samples.json`` (random thread ids,
@@ -55,16 +57,18 @@ class Scale:
     users: int
     items: int
     long_threads: int
+    short_items: int = SHORT_ITEMS
 
     @property
     def short_threads(self) -> int:
-        return (self.items - self.long_threads * LONG_ITEMS) // SHORT_ITEMS
+        return (self.items - self.long_threads * LONG_ITEMS) // self.short_items
 
 
 SCALES = {
     "full": Scale(threads=1_000_000, users=10_000, items=10_000_000, long_threads=10),
     "medium": Scale(threads=100_000, users=1_000, items=1_000_000, long_threads=1),
     "small": Scale(threads=1_000, users=10, items=10_000, long_threads=0),
+    "pages": Scale(threads=1_000, users=10, items=25_000, long_threads=0, short_items=25),
 }
 
 WORDS = [
@@ -191,7 +195,7 @@ class Plan:
         if self.scale.short_threads < self.scale.threads and i % 10 == 9:
             return 0
         self.short_budget -= 1
-        return SHORT_ITEMS
+        return self.scale.short_items
 
 
 async def generate(url: str, scale: Scale, out: Path, batch_items: int, seed: int) -> None:
@@ -238,7 +242,7 @@ async def generate(url: str, scale: Scale, out: Path, batch_items: int, seed: in
         items.extend(made)
         if count == LONG_ITEMS:
             long_threads[row.id] = [r.id for r in made]
-        elif count == SHORT_ITEMS and len(short_threads) < SAMPLE:
+        elif count == scale.short_items and len(short_threads) < SAMPLE:
             short_threads.append(row.id)
         if len(items) >= batch_items or len(threads) >= batch_items:
             await flush()
