@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from tests.conftest import with_store
+from threadkit.services import ratelimit
 from threadkit.services.errors import RateLimited
 from threadkit.services.ratelimit import RateLimiter
 from threadkit.stores import ThreadStore
@@ -159,5 +160,30 @@ def test_refused_requests_are_not_counted(database: Database) -> None:
             await limiter.admit(row)
         assert refused.value.retry_after == 30  # the two of T + 30 000: 30.099 s
         assert await counted(store, row, T + 60_099, 3)
+
+    with_store(database[1], work)
+
+
+def test_quiet_sessions_are_forgotten(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def work(store: ThreadStore) -> None:
+        clock = Clock(T)
+        limiter = RateLimiter(store, WINDOW, clock=clock)
+        for _ in range(5):
+            await limiter.admit(session(10))
+        assert len(limiter._leases) == 5
+        clock.at = T + 150  # the previous bucket's sessions are kept (the next lease's size)
+        await limiter.sweep()
+        assert len(limiter._leases) == 5
+        clock.at = T + 250
+        await limiter.sweep()
+        assert len(limiter._leases) == 0
+        # without the sweep, past MAX_SESSIONS the quiet ones go when a new one comes
+        monkeypatch.setattr(ratelimit, "MAX_SESSIONS", 3)
+        for _ in range(3):
+            await limiter.admit(session(10))
+        clock.at = T + 450
+        busy = session(10)
+        await limiter.admit(busy)
+        assert list(limiter._leases) == [(busy.project, busy.id)]
 
     with_store(database[1], work)

@@ -37,6 +37,9 @@ WINDOW_MS = 60_000
 MAX_LEASE = 64
 #: how often the slots of sessions that went quiet are given back (seconds)
 SWEEP_SECONDS = 0.25
+#: sessions kept in memory past which quiet ones are forgotten at once (the sweep
+#: forgets them anyway; this bounds a limiter whose sweep does not run)
+MAX_SESSIONS = 100_000
 
 
 def now_ms() -> int:
@@ -127,6 +130,8 @@ class RateLimiter:
 
     async def _admit(self, session: SessionRow, lease: _Lease | None) -> None:
         if lease is None:
+            if len(self._leases) >= MAX_SESSIONS:
+                self._forget_quiet(self.clock() // BUCKET_MS)
             lease = self._leases[(session.project, session.id)] = _Lease(session.rate_limit)
         while True:
             now = self.clock()
@@ -219,6 +224,13 @@ class RateLimiter:
             elif lease.bucket < bucket - 1 and not lease.left and self._leases.get(key) is lease:
                 del self._leases[key]
         return given
+
+    def _forget_quiet(self, bucket: int) -> None:
+        """Forget the sessions that hold nothing and were quiet since before the
+        previous bucket."""
+        for key, lease in list(self._leases.items()):
+            if not (lease.left or lease.asking or lease.waiting) and lease.bucket < bucket - 1:
+                del self._leases[key]
 
     async def run_forever(self) -> None:
         while True:
