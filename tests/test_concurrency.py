@@ -195,3 +195,34 @@ def test_concurrent_requests_never_exceed_a_sessions_rate_limit(database: Databa
         assert all(answer is None or 0 < answer <= 60_099 for answer in answers)
 
     with_stores(database[1], 3, work)
+
+
+def test_concurrent_leases_and_give_backs_count_exactly(database: Database) -> None:
+    """Stores taking slots several at a time and giving part of them back, all at once:
+    once every one of them is refused, what they hold is exactly the limit."""
+    project = f"proj_{uuid.uuid4().hex[:10]}"
+    session_id = f"cksess_{uuid.uuid4().hex[:10]}"
+    limit = 400
+
+    async def work(*stores: ThreadStore) -> None:
+        async def lease(store: ThreadStore, k: int) -> int:
+            held, back = 0, None
+            step = 0
+            while True:
+                at = 1_000_000 + 7 * (k + step)  # across buckets, all in one window
+                step += 1
+                got = await store.take_request_slots(
+                    project, session_id, at, limit, 60_000, 64 if k % 2 else 9, back
+                )
+                if back is not None:
+                    held -= back[1]
+                if not got.granted:
+                    return held
+                held += got.granted
+                # give back a third of this lease with the next call
+                back = (at // 100, got.granted // 3) if got.granted >= 3 else None
+
+        held = await asyncio.gather(*(lease(store, k) for k in range(8) for store in stores))
+        assert sum(held) == limit
+
+    with_stores(database[1], 3, work)

@@ -6,6 +6,7 @@ in a project of its own, through a freshly opened store.
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ from chatkit.types import (
 
 from tests import helpers
 from tests.conftest import with_store
+from tests.window_reference import Reference
 from threadkit.services.search_index import SearchIndexer
-from threadkit.stores import ThreadStore, rows
+from threadkit.stores import ThreadStore, request_window, rows
 from threadkit.stores.errors import CursorNotFound, DuplicateId
 from threadkit.stores.records import (
     FeedbackRow,
@@ -824,6 +826,65 @@ def test_request_window_edges(database: Database) -> None:
         for k in range(3):
             assert await store.take_request_slot(project, sid, later + k, 3, window) is None
         assert await store.take_request_slot(project, sid, later + 3, 3, window) is not None
+
+    on(database, work)
+
+
+def test_request_slots_lease_and_give_back_as_the_window_defines(database: Database) -> None:
+    """Slots taken several at a time and given back, checked against the window by its
+    definition (``tests.window_reference``), with clock readings that go back a little
+    (another process's) and across buckets that leave the window."""
+
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        sessions = [new_id("cksess") for _ in range(3)]
+        window = 10_000
+        reference = Reference(window)
+        rng = random.Random(11)
+        now = 70_000_000
+        taken: dict[str, list[tuple[int, int]]] = {}
+        for n in range(600):
+            now += rng.choice([0, 3, 60, 350, 2_500, -40])
+            session = rng.choice(sessions)
+            limit = rng.choice([3, 12, 200, 1_000])
+            want = rng.choice([0, 1, 2, 9, 64])
+            give_back = None
+            if taken.get(session) and rng.random() < 0.5:
+                bucket, count = taken[session].pop(rng.randrange(len(taken[session])))
+                give_back = (bucket, rng.randrange(1, count + 3))
+            got = await store.take_request_slots(
+                project, session, now, limit, window, want, give_back
+            )
+            assert got == reference.take(session, now, limit, want, give_back), n
+            if got.granted:
+                taken.setdefault(session, []).append((request_window.bucket_of(now), got.granted))
+
+        # the rule itself, on a fresh session: an eighth of the room while that is 2 or
+        # more, then a slot at a time, then refused; a give-back opens that much room
+        sid = new_id("cksess")
+        at = 90_000_000
+        bucket = request_window.bucket_of(at)
+        grants = []
+        while (got := await store.take_request_slots(project, sid, at, 40, 60_000, 64)).granted:
+            grants.append(got.granted)
+        assert grants == [5, 4, 3, 3, 3, 2, 2, 2, 2] + [1] * 14
+        assert sum(grants) == 40
+        assert got.wait_ms == 60_099
+        later = await store.take_request_slots(project, sid, at + 100, 40, 60_000, 64, (bucket, 3))
+        assert later == (1, 0)  # three given back, room 3: one granted
+        assert await store.take_request_slots(project, sid, at + 100, 40, 60_000) == (1, 0)
+        assert await store.take_request_slots(project, sid, at + 100, 40, 60_000) == (1, 0)
+        assert (await store.take_request_slots(project, sid, at + 100, 40, 60_000)).granted == 0
+        # want 0 only gives back, and a give-back never goes below zero of its bucket
+        assert await store.take_request_slots(
+            project, sid, at + 200, 40, 60_000, 0, (bucket + 1, 99)
+        ) == (0, 0)
+        # the 37 of the first bucket still count: room 3, a slot at a time
+        assert await store.take_request_slots(project, sid, at + 200, 40, 60_000, 64) == (1, 0)
+        # the single-slot call is the same with want 1
+        assert await store.take_request_slot(project, sid, at + 200, 40, 60_000) is None
+        assert await store.take_request_slot(project, sid, at + 200, 40, 60_000) is None
+        assert await store.take_request_slot(project, sid, at + 200, 40, 60_000) == 60_099 - 200
 
     on(database, work)
 

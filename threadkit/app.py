@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         await store.open()
         maintenance = Maintenance(store, chatkit.files, settings.maintenance).start()
         indexer = SearchIndexer(store).start()
+        sweeper = chatkit.limiter.start()
         drain.install()
         flusher = (
             asyncio.create_task(_every(FLUSH_SECONDS, refresh))
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, store: ThreadStore | None = Non
         finally:
             await stop_maintenance(maintenance)
             await stop_indexer(indexer)
+            await chatkit.limiter.stop(sweeper)
             if flusher is not None:
                 flusher.cancel()
                 refresh()

@@ -32,6 +32,8 @@ class ChatKitRoutes:
     routes: list[Any]
     files: FileStorage
     workflows: WorkflowRegistry
+    #: the sessions' rate limit; its sweep runs with the app (``RateLimiter.start``)
+    limiter: RateLimiter
 
 
 def file_storage(settings: Settings) -> FileStorage:
@@ -60,12 +62,13 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
     session_service = SessionService(store, workflows)
     attachments = AttachmentService(store, files)
     threads = ChatThreads(store)
+    limiter = RateLimiter(store)
     endpoint = protocol.ProtocolEndpoint(
         max_body_bytes=settings.max_body_bytes,
         authenticator=ProtocolAuthenticator(
             sessions=session_service,
             keys=auth.keys,
-            limiter=RateLimiter(store),
+            limiter=limiter,
             workflows=workflows,
             store=store,
             files=files,
@@ -83,6 +86,7 @@ def chatkit_routes(settings: Settings, store: ThreadStore, auth: Authenticator) 
         ],
         files=files,
         workflows=workflows,
+        limiter=limiter,
     )
 
 

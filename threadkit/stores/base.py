@@ -30,6 +30,7 @@ from .records import (
     ThreadRow,
     ThreadText,
 )
+from .request_window import Grant
 from .rows import thread_text
 
 #: seqs a call of ``index_search_backlog`` covers by default: a few tens of milliseconds
@@ -248,18 +249,40 @@ class RowStore(MaintenanceRows, abc.ABC):
         (``expires_at > at``). Returns whether it changed."""
 
     @abc.abstractmethod
+    async def take_request_slots(
+        self,
+        project: str,
+        session_id: str,
+        now_ms: int,
+        limit: int,
+        window_ms: int,
+        want: int = 1,
+        give_back: tuple[int, int] | None = None,
+    ) -> Grant:
+        """Take up to ``want`` request slots of a session under a sliding-window limit,
+        giving back unused ones taken earlier, atomically.
+
+        Slots are counted per bucket (``request_window``): those of every bucket with a
+        millisecond in ``(now_ms - window_ms, now_ms]`` count against ``limit``. First,
+        with ``give_back = (bucket, n)``, up to ``n`` slots of that earlier bucket of the
+        session are uncounted (its count and the total go down by ``n``, never below
+        zero; nothing if the bucket has left the window). Then, with room left under
+        ``limit``, ``request_window.grant_for(room, want)`` slots (at least 1, at most
+        ``want``) are counted in the bucket of ``now_ms`` and returned as ``granted``;
+        with none left nothing is counted (refused requests do not count) and
+        ``granted`` is 0 with ``wait_ms`` the milliseconds until the oldest counted
+        bucket leaves the window. ``want = 0`` only gives back (``Grant(0, 0)``).
+        The windows of sessions idle for longer than the window may be purged, at most
+        once per bucket and process (a bounded batch each time).
+        """
+
     async def take_request_slot(
         self, project: str, session_id: str, now_ms: int, limit: int, window_ms: int
     ) -> int | None:
-        """Admit one request of a session under a sliding-window limit, atomically.
-
-        Requests are counted per bucket (``request_window``): those of every bucket with
-        a millisecond in ``(now_ms - window_ms, now_ms]`` count against ``limit``. Below
-        it, count this request in the bucket of ``now_ms`` and return ``None``; otherwise
-        count nothing (refused requests do not count) and return the milliseconds until
-        the oldest counted bucket leaves the window. The windows of sessions idle for
-        longer than the window may be purged.
-        """
+        """One slot (``take_request_slots`` with ``want = 1``): ``None`` when admitted,
+        else the milliseconds until the oldest counted bucket leaves the window."""
+        answer = await self.take_request_slots(project, session_id, now_ms, limit, window_ms)
+        return None if answer.granted else answer.wait_ms
 
     @abc.abstractmethod
     async def reserve_upload(self, project: str, session_id: str, max_files: int | None) -> bool:

@@ -162,7 +162,7 @@ def request_path_queries() -> Iterator[tuple[str, Query]]:
         ("find_session", q.FIND_SESSION),
         ("cancel_session", q.CANCEL_SESSION),
         ("reserve_upload", q.RESERVE_UPLOAD),
-        ("take_request_slot", q.TAKE_REQUEST_SLOT),
+        ("take_request_slots", q.TAKE_REQUEST_SLOTS),
         ("put_feedback", q.PUT_FEEDBACK),
         ("list_feedback", q.LIST_FEEDBACK),
         ("list_user_feedback", q.LIST_USER_FEEDBACK),

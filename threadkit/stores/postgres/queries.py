@@ -145,12 +145,27 @@ RESERVE_UPLOAD = Query(
     " WHERE project = $1 AND id = $2 AND ($3::integer IS NULL OR files_used < $3::integer)",
     ("project", "session_id", "max_files"),
 )
-# Rate limit: the session's window counted per time bucket, the check, the count and a
-# bounded purge of idle sessions' windows in one round trip (migration 6).
-TAKE_REQUEST_SLOT = Query(
-    "SELECT threadkit_take_request_slot($1, $2, $3, $4, $5, $6)",
-    ("project", "session_id", "now_ms", "limit", "window_ms", "bucket_ms"),
+# Rate limit: the session's window counted per time bucket; the check, the slots taken,
+# those given back and, when asked, a bounded purge of idle sessions' windows in one
+# round trip (migration 9).
+TAKE_REQUEST_SLOTS = Query(
+    "SELECT granted, wait_ms, purged"
+    " FROM threadkit_take_request_slots($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    (
+        "project",
+        "session_id",
+        "now_ms",
+        "limit",
+        "window_ms",
+        "bucket_ms",
+        "want",
+        "back_bucket",
+        "back",
+        "purge",
+    ),
 )
+#: a purge that dropped this many idle windows (the function's batch) may have left more
+PURGE_BATCH = 20
 # Feedback is exported by `seq`; a per-project lock taken before the sequence is read
 # makes `seq` order commit order, so an export paging by `seq` never skips a row.
 PUT_FEEDBACK = Query(

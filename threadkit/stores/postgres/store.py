@@ -30,7 +30,7 @@ from threadkit.stores.records import (
     ThreadRow,
     ThreadText,
 )
-from threadkit.stores.request_window import BUCKET_MS
+from threadkit.stores.request_window import BUCKET_MS, Grant, bucket_of
 from threadkit.stores.rows import (
     dump_json,
     feedback_row,
@@ -69,13 +69,14 @@ from .queries import (
     LIST_PROJECT_KEYS,
     LIST_THREAD_FEEDBACK,
     LIST_USER_FEEDBACK,
+    PURGE_BATCH,
     PUT_ATTACHMENT,
     PUT_FEEDBACK,
     REMOVE_ATTACHMENT,
     REPLACE_THREAD,
     RESERVE_UPLOAD,
     REVOKE_KEY,
-    TAKE_REQUEST_SLOT,
+    TAKE_REQUEST_SLOTS,
     THREAD_ATTACHMENTS,
     UPSERT_ITEM,
     UPSERT_THREAD,
@@ -134,6 +135,9 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
             command_timeout=command_timeout,
         )
         self._key_changes = KeyChanges(url, self._pool.connect_options())
+        #: the bucket in which this process last asked a rate-limit check to purge idle
+        #: sessions' windows (at most once per bucket, unless a purge found a full batch)
+        self._purged_at: int | None = None
 
     @property
     def pool(self) -> Pool:
@@ -300,15 +304,41 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
             return False
         return await self._pool.write(CANCEL_SESSION, project, session_id, at) != "UPDATE 0"
 
-    async def take_request_slot(
-        self, project: str, session_id: str, now_ms: int, limit: int, window_ms: int
-    ) -> int | None:
-        return await self._pool.run(
-            lambda c: c.fetchval(
-                TAKE_REQUEST_SLOT.sql, project, session_id, now_ms, limit, window_ms, BUCKET_MS
+    async def take_request_slots(
+        self,
+        project: str,
+        session_id: str,
+        now_ms: int,
+        limit: int,
+        window_ms: int,
+        want: int = 1,
+        give_back: tuple[int, int] | None = None,
+    ) -> Grant:
+        back_bucket, back = give_back if give_back is not None else (0, 0)
+        current = bucket_of(now_ms)
+        purge = self._purged_at != current
+        if purge:
+            self._purged_at = current  # the calls made meanwhile leave it to this one
+        row = await self._pool.run(
+            lambda c: c.fetchrow(
+                TAKE_REQUEST_SLOTS.sql,
+                project,
+                session_id,
+                now_ms,
+                limit,
+                window_ms,
+                BUCKET_MS,
+                want,
+                back_bucket,
+                back,
+                purge,
             ),
             idempotent=False,
         )
+        granted, wait_ms, purged = row
+        if purged >= PURGE_BATCH and self._purged_at == current:
+            self._purged_at = None  # more may be left: the next call purges again
+        return Grant(granted, wait_ms)
 
     async def reserve_upload(self, project: str, session_id: str, max_files: int | None) -> bool:
         if names_nothing(project, session_id):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from threadkit.stores.records import KeyRow, SessionRow
+from threadkit.stores.request_window import Grant
 from threadkit.stores.rows import (
     KEY_COLUMNS,
     SESSION_COLUMNS,
@@ -70,11 +71,18 @@ class AccessQueries:
 
         return await self._db.transaction(run)
 
-    async def take_request_slot(
-        self, project: str, session_id: str, now_ms: int, limit: int, window_ms: int
-    ) -> int | None:
+    async def take_request_slots(
+        self,
+        project: str,
+        session_id: str,
+        now_ms: int,
+        limit: int,
+        window_ms: int,
+        want: int = 1,
+        give_back: tuple[int, int] | None = None,
+    ) -> Grant:
         # In the windows file (see ``windows``), on this thread: no flush to wait for.
-        return self._windows.take(project, session_id, now_ms, limit, window_ms)
+        return self._windows.take(project, session_id, now_ms, limit, window_ms, want, give_back)
 
     async def reserve_upload(self, project: str, session_id: str, max_files: int | None) -> bool:
         def run(conn: sqlite3.Connection) -> bool:

@@ -10,6 +10,9 @@ the file's write lock from its read to its commit, so the limit holds across wor
 (The previous layout, a row per bucket and one for the total, took six statements per
 check: 75 µs of a 170 µs protocol read; this takes one.)
 
+A check takes the slots a lease asks for and gives back the unused ones of an earlier
+bucket in the same statement (``RowStore.take_request_slots``).
+
 A file of its own because these rows are written on every request made with a session
 secret: in the main database each of those writes would take its write lock, wait for a
 ``synchronous=FULL`` commit and empty every reader's page cache (and the API-key cache,
@@ -30,7 +33,7 @@ import threading
 from array import array
 from collections.abc import Sequence
 
-from threadkit.stores.request_window import bucket_of, last_gone, wait_for
+from threadkit.stores.request_window import Grant, bucket_of, grant_for, last_gone, wait_for
 
 _SCHEMA = (
     # The first layout of this file: a row per request. (The second, a row per bucket,
@@ -49,23 +52,27 @@ _SCHEMA = (
 _PURGE_BATCH = 100
 #: the state's integers are stored little-endian whatever the host
 _SWAP = sys.byteorder != "little"
-#: ``state``: ``total, wait_ms, n, base`` (64-bit), then ``n`` buckets, oldest first, as
+#: ``state``: ``total, answer, n, base`` (64-bit), then ``n`` buckets, oldest first, as
 #: 16-bit offsets from ``base``, then their counts (32-bit: a count is at most a rate
-#: limit, below 2**31). ``wait_ms`` is the answer of the check that wrote it, 0 when it
-#: admitted the request. 600 buckets (a session busy all minute) take 3.6 KB: one page.
+#: limit, below 2**31; a bucket whose count is given back to 0 is dropped). ``answer``
+#: is the answer of the check that wrote it: the slots it granted, or minus the wait in
+#: milliseconds when it refused, 0 when it asked for none. (A process of the previous
+#: version wrote 0 for a request it admitted; each reads only the answer of its own
+#: statement.) 600 buckets (a session busy all minute) take 3.6 KB: one page.
 _HEAD_BYTES = 32
 _MAX_OFFSET = 0xFFFF
 _UPDATE = (
-    "UPDATE session_windows SET state = threadkit_take(state, ?3, ?4, ?5),"
-    " last_bucket = max(last_bucket, ?6) WHERE project = ?1 AND session_id = ?2"
+    "UPDATE session_windows SET state = threadkit_take(state, ?3, ?4, ?5, ?6, ?7, ?8),"
+    " last_bucket = max(last_bucket, ?9) WHERE project = ?1 AND session_id = ?2"
     " RETURNING substr(state, 9, 8)"
 )
 # A session's first check (or a race with another process's first check of it).
 _INSERT = (
     "INSERT INTO session_windows (project, session_id, state, last_bucket)"
-    " VALUES (?1, ?2, threadkit_take(NULL, ?3, ?4, ?5), ?6)"
+    " VALUES (?1, ?2, threadkit_take(NULL, ?3, ?4, ?5, ?6, ?7, ?8), ?9)"
     " ON CONFLICT (project, session_id) DO UPDATE"
-    " SET state = threadkit_take(state, ?3, ?4, ?5), last_bucket = max(last_bucket, ?6)"
+    " SET state = threadkit_take(state, ?3, ?4, ?5, ?6, ?7, ?8),"
+    " last_bucket = max(last_bucket, ?9)"
     " RETURNING substr(state, 9, 8)"
 )
 
@@ -106,35 +113,61 @@ def _dump(total: int, wait_ms: int, base: int, offsets: Offsets, counts: array[i
     return head.tobytes() + packed.tobytes() + counts.tobytes()
 
 
-def _take(state: bytes | None, now_ms: int, limit: int, window_ms: int) -> bytes:
-    """The window after a check at ``now_ms``: the buckets that left it dropped, and
-    the request counted in its bucket if the total is below ``limit`` (``wait_ms`` 0),
-    else nothing counted and the wait until the oldest bucket leaves (``wait_ms``)."""
+def _take(
+    state: bytes | None,
+    now_ms: int,
+    limit: int,
+    window_ms: int,
+    want: int,
+    back_bucket: int,
+    back: int,
+) -> bytes:
+    """The window after a check at ``now_ms``: the buckets that left it dropped; ``back``
+    slots of bucket ``back_bucket`` uncounted if it is still in the window (never below
+    zero); then, while the total is below ``limit``, ``grant_for(room, want)`` slots
+    counted in the bucket of ``now_ms`` (``answer`` that many), else nothing counted and
+    the wait until the oldest bucket leaves (``answer`` minus it). ``want`` 0: only the
+    give-back (``answer`` 0)."""
     current = bucket_of(now_ms)
     total, base, offsets, counts = _load(state, current)
-    gone = bisect.bisect_right(offsets, last_gone(now_ms, window_ms) - base)
+    gone_at = last_gone(now_ms, window_ms)
+    gone = bisect.bisect_right(offsets, gone_at - base)
     if gone:
         total -= sum(counts[:gone])
         del offsets[:gone]
         del counts[:gone]
-    if total >= limit:
+    if back > 0 and back_bucket > gone_at:
+        at = bisect.bisect_left(offsets, back_bucket - base)
+        if at < len(offsets) and offsets[at] == back_bucket - base:
+            given = min(back, counts[at])
+            total -= given
+            if given == counts[at]:
+                del offsets[at]
+                del counts[at]
+            else:
+                counts[at] -= given
+    if want <= 0:
+        return _dump(total, 0, base, offsets, counts)
+    room = limit - total
+    if room <= 0:
         wait_ms = wait_for(base + offsets[0], now_ms, window_ms) if offsets else window_ms
-        return _dump(total, wait_ms, base, offsets, counts)
+        return _dump(total, -wait_ms, base, offsets, counts)
+    granted = grant_for(room, want)
     offset = current - base
     if not 0 <= offset <= _MAX_OFFSET:
         offsets = list(offsets)  # plain integers for now: ``_dump`` rebases them
     # Another process may have counted a later millisecond first: keep buckets in order.
     at = bisect.bisect_left(offsets, offset)
     if at < len(offsets) and offsets[at] == offset:
-        counts[at] += 1
+        counts[at] += granted
     else:
         offsets.insert(at, offset)
-        counts.insert(at, 1)
-    return _dump(total + 1, 0, base, offsets, counts)
+        counts.insert(at, granted)
+    return _dump(total + granted, granted, base, offsets, counts)
 
 
 class RequestWindows:
-    """``take`` a request slot of a session, atomically across processes."""
+    """``take`` request slots of a session, atomically across processes."""
 
     def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
         self.path = path
@@ -151,27 +184,37 @@ class RequestWindows:
             conn.execute("PRAGMA synchronous = OFF")
             for statement in _SCHEMA:
                 conn.execute(statement)
-            conn.create_function("threadkit_take", 4, _take)
+            conn.create_function("threadkit_take", 7, _take)
             self._conn = conn
         return self._conn
 
     def take(
-        self, project: str, session_id: str, now_ms: int, limit: int, window_ms: int
-    ) -> int | None:
-        """``RowStore.take_request_slot``: ``None`` when admitted, else the milliseconds
-        until the oldest counted bucket leaves the window."""
+        self,
+        project: str,
+        session_id: str,
+        now_ms: int,
+        limit: int,
+        window_ms: int,
+        want: int = 1,
+        give_back: tuple[int, int] | None = None,
+    ) -> Grant:
+        """``RowStore.take_request_slots``."""
         current = bucket_of(now_ms)
+        back_bucket, back = give_back if give_back is not None else (0, 0)
         with self._lock:
             conn = self._connection()
             if self._purged_at != current:
                 gone = last_gone(now_ms, window_ms)
                 if _drop_idle(conn, gone) < _PURGE_BATCH:
                     self._purged_at = current
-            args = (project, session_id, now_ms, limit, window_ms, current)
-            found = conn.execute(_UPDATE, args).fetchone()
-            (packed,) = found if found is not None else conn.execute(_INSERT, args).fetchone()
-        wait_ms = int.from_bytes(packed, "little", signed=True)
-        return wait_ms or None
+            args = (project, session_id, now_ms, limit, window_ms, want, back_bucket, back)
+            found = conn.execute(_UPDATE, (*args, current)).fetchone()
+            if found is None:
+                if want <= 0:
+                    return Grant(0, 0)  # nothing to give back to
+                found = conn.execute(_INSERT, (*args, current)).fetchone()
+        answer = int.from_bytes(found[0], "little", signed=True)
+        return Grant(answer, 0) if answer >= 0 else Grant(0, -answer)
 
     def forget(self, sessions: Sequence[tuple[str, str]], *, dry_run: bool = False) -> int:
         """Drop (or with ``dry_run`` count) the windows of these ``(project, id)``; returns
