@@ -244,6 +244,18 @@ def database(
         drop_postgres_database(url)
 
 
+@pytest.fixture(params=BACKENDS)
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``(backend, url)`` of a new, empty database for this test alone: for assertions on
+    everything a database holds (a database-wide prune), which the shared ``database``
+    cannot give, since other tests' rows are in it in whatever order the tests ran."""
+    backend = request.param
+    url = database_url_for(backend, tmp_path)
+    yield backend, url
+    if backend == "postgres":
+        drop_postgres_database(url)
+
+
 @pytest.fixture(scope="session")
 def server(database: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     backend, url = database
