@@ -510,7 +510,7 @@ def test_a_connection_killed_inside_a_transaction_gives_store_unavailable(pg_url
             for _ in range(100):  # until the import waits on the lock, inside its transaction
                 waiting = await admin.fetchval(
                     "SELECT pid FROM pg_stat_activity WHERE application_name = 'threadkit'"
-                    " AND wait_event_type = 'Lock'"
+                    " AND wait_event_type = 'Lock' AND datname = current_database()"
                 )
                 if waiting is not None:
                     break
