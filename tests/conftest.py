@@ -28,6 +28,7 @@ import orjson
 import pytest
 
 from threadkit.services.keys import KeyService
+from threadkit.services.search_index import SearchIndexer
 from threadkit.services.transfer import Importer
 from threadkit.stores import ThreadStore, open_store
 
@@ -187,10 +188,18 @@ class Server:
             headers["OpenAI-Beta"] = "chatkit_beta=v1"
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
-    def seed(self, project: str, objects: list[dict[str, Any]]) -> None:
-        """Store REST-shaped threads and items through the import service."""
+    def seed(self, project: str, objects: list[dict[str, Any]], *, indexed: bool = False) -> None:
+        """Store REST-shaped threads and items through the import service; ``indexed``:
+        and index them for search before returning (``threadkit import --index-now``),
+        where the servers' background indexing would be a race with the test."""
         lines = [orjson.dumps(o) for o in objects]
-        with_store(self.db, lambda s: Importer(s, project).run(lines))
+
+        async def work(store: ThreadStore) -> None:
+            await Importer(store, project).run(lines)
+            if indexed:
+                await SearchIndexer(store).catch_up()
+
+        with_store(self.db, work)
 
 
 def start_server(
