@@ -149,6 +149,19 @@ def database_url_for(backend: str, tmp: Path) -> str:
     return create_postgres_database()
 
 
+# --- running in parallel (pytest-xdist, as scripts/test does) --------------------------------
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("exclusive") is not None and os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail(
+            "this test must run with no other test at the same time, not in a pytest-xdist"
+            " worker: scripts/test runs the tests marked exclusive on their own"
+            " (pytest -m exclusive)",
+            pytrace=False,
+        )
+
+
 # --- the server -----------------------------------------------------------------------------
 
 

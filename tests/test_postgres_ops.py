@@ -330,6 +330,7 @@ def _assert_unavailable(response: httpx.Response) -> None:
     assert response.headers["retry-after"] == "1"
 
 
+@pytest.mark.exclusive  # it restarts the PostgreSQL server other tests use
 def test_a_database_restart_gives_503s_then_recovers_without_losing_data(
     pg_url: str, tmp_path: Path
 ) -> None:
