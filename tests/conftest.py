@@ -16,8 +16,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ import orjson
 import pytest
 
 from threadkit.services.keys import KeyService
+from threadkit.services.search_index import SearchIndexer
 from threadkit.services.transfer import Importer
 from threadkit.stores import ThreadStore, open_store
 
@@ -40,6 +42,10 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 #: the migration files, read from the source tree (what the stores should apply)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "threadkit" / "stores" / "migrations"
 BACKENDS = ["sqlite", "postgres"]
+#: for polling a loopback server until it answers: one client, since making one costs
+#: about 25 ms of CPU (it loads the CA bundle), a hundred times a failed request on it;
+#: it keeps no connection between requests
+PROBE = httpx.Client(timeout=1, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -143,6 +149,19 @@ def database_url_for(backend: str, tmp: Path) -> str:
     return create_postgres_database()
 
 
+# --- running in parallel (pytest-xdist, as scripts/test does) --------------------------------
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("exclusive") is not None and os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail(
+            "this test must run with no other test at the same time, not in a pytest-xdist"
+            " worker: scripts/test runs the tests marked exclusive on their own"
+            " (pytest -m exclusive)",
+            pytrace=False,
+        )
+
+
 # --- the server -----------------------------------------------------------------------------
 
 
@@ -187,10 +206,18 @@ class Server:
             headers["OpenAI-Beta"] = "chatkit_beta=v1"
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
-    def seed(self, project: str, objects: list[dict[str, Any]]) -> None:
-        """Store REST-shaped threads and items through the import service."""
+    def seed(self, project: str, objects: list[dict[str, Any]], *, indexed: bool = False) -> None:
+        """Store REST-shaped threads and items through the import service; ``indexed``:
+        and index them for search before returning (``threadkit import --index-now``),
+        where the servers' background indexing would be a race with the test."""
         lines = [orjson.dumps(o) for o in objects]
-        with_store(self.db, lambda s: Importer(s, project).run(lines))
+
+        async def work(store: ThreadStore) -> None:
+            await Importer(store, project).run(lines)
+            if indexed:
+                await SearchIndexer(store).catch_up()
+
+        with_store(self.db, work)
 
 
 def start_server(
@@ -216,7 +243,7 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"threadkit serve exited:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if PROBE.get(f"{url}/healthz").status_code == 200:
                 return Server(url, db, backend, process, log)
         except httpx.HTTPError:
             time.sleep(0.05)
@@ -232,24 +259,94 @@ def stop_server(server: Server) -> None:
         server.process.kill()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str]]:
-    """``(backend, url)`` of a fresh database, once per backend for the session."""
-    backend = request.param
-    url = database_url_for(backend, tmp_path_factory.mktemp(backend))
-    yield backend, url
-    if backend == "postgres":
-        drop_postgres_database(url)
+class Kept:
+    """What the session fixtures made, by key, kept to the end of the test session (of
+    each pytest-xdist worker).
+
+    A session fixture parametrized by backend, like ``database``, holds one backend at a
+    time: pytest tears it down, and what depends on it such as ``server``, when a test of
+    the other backend comes, and makes it again when the first backend comes back. In
+    one process the tests come grouped by backend and that happens once; spread over
+    worker processes a group of tests at a time, they would switch backends at every
+    group. So the fixtures make their databases and servers here, once per backend."""
+
+    def __init__(self) -> None:
+        self._made: dict[Hashable, Any] = {}
+        self._stack = ExitStack()
+
+    def get(self, key: Hashable, make: Callable[[], AbstractContextManager[T]]) -> T:
+        """What ``make()`` enters, made on the first call for ``key``; a failure (a skip
+        too) is raised again on every later call, as pytest does for a fixture."""
+        if key not in self._made:
+            try:
+                self._made[key] = self._stack.enter_context(make())
+            except (Exception, pytest.skip.Exception, pytest.fail.Exception) as exc:
+                self._made[key] = exc
+        made = self._made[key]
+        if isinstance(made, BaseException):
+            raise made
+        return made  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 @pytest.fixture(scope="session")
-def server(database: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def kept() -> Iterator[Kept]:
+    resources = Kept()
+    yield resources
+    resources.close()
+
+
+@contextmanager
+def new_database(backend: str, folder: Path) -> Iterator[tuple[str, str]]:
+    """``(backend, url)`` of a new database (in ``folder`` for SQLite), dropped after."""
+    url = database_url_for(backend, folder)
+    try:
+        yield backend, url
+    finally:
+        if backend == "postgres":
+            drop_postgres_database(url)
+
+
+@contextmanager
+def serving(server: Server) -> Iterator[Server]:
+    """``server``, stopped after."""
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(
+    request: pytest.FixtureRequest, kept: Kept, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, str]:
+    """``(backend, url)`` of a fresh database, once per backend for the session."""
+    backend: str = request.param
+    return kept.get(
+        ("database", backend), lambda: new_database(backend, tmp_path_factory.mktemp(backend))
+    )
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``(backend, url)`` of a new, empty database for this test alone: for assertions on
+    everything a database holds (a database-wide prune), which the shared ``database``
+    cannot give, since other tests' rows are in it in whatever order the tests ran."""
+    with new_database(request.param, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture(scope="session")
+def server(
+    database: tuple[str, str], kept: Kept, tmp_path_factory: pytest.TempPathFactory
+) -> Server:
     backend, url = database
-    srv = start_server(url, backend, tmp_path_factory.mktemp("logs"))
-    yield srv
-    stop_server(srv)
+    return kept.get(
+        ("server", backend),
+        lambda: serving(start_server(url, backend, tmp_path_factory.mktemp("logs"))),
+    )
 
 
 @pytest.fixture
@@ -273,15 +370,21 @@ def model_stand_in() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def chatkit_server(
-    database: tuple[str, str], tmp_path_factory: pytest.TempPathFactory, model_stand_in: Any
-) -> Iterator[Server]:
+    database: tuple[str, str],
+    kept: Kept,
+    tmp_path_factory: pytest.TempPathFactory,
+    model_stand_in: Any,
+) -> Server:
     """Per backend: the test workflows of tests/chatkit_helpers.py, an attachments
     folder and CORS."""
     from tests.chatkit_helpers import start_chatkit_server
 
     backend, url = database
-    srv = start_chatkit_server(
-        backend, url, tmp_path_factory.mktemp("chatkit"), model_stand_in.base_url
+    return kept.get(
+        ("chatkit_server", backend),
+        lambda: serving(
+            start_chatkit_server(
+                backend, url, tmp_path_factory.mktemp("chatkit"), model_stand_in.base_url
+            )
+        ),
     )
-    yield srv
-    stop_server(srv)

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, quote
 import httpx
 import pytest
 
-from tests.conftest import IN_CI, free_port
+from tests.conftest import IN_CI, PROBE, free_port
 
 BUCKET = "threadkit-tests"
 ACCESS_KEY = "threadkit-test-key"
@@ -104,7 +104,7 @@ def start_s3(log: Path) -> S3Server:
         if process.poll() is not None:
             raise RuntimeError(f"moto exited:\n{log.read_text()}")
         try:
-            httpx.get(f"{server.endpoint}/moto-api/", timeout=1)
+            PROBE.get(f"{server.endpoint}/moto-api/")
             server.client().create_bucket(Bucket=BUCKET)
             return server
         except httpx.HTTPError:

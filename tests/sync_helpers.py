@@ -7,6 +7,7 @@ import dataclasses
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,10 +17,41 @@ from tests.helpers import all_item_types, assistant_message, thread, widget
 from threadkit.stores import ThreadStore
 from threadkit.stores.records import PageQuery
 
+#: the project read at a source server of a test's own
 SOURCE_PROJECT = "upstream"
 SUMMARY = re.compile(
     r"(\d+) threads new, (\d+) updated, (\d+) unchanged(?:, (\d+) gone)?; (\d+) items copied"
 )
+
+
+@dataclass
+class Source:
+    """A threadkit server that a test syncs from, and the project it reads there (the
+    tests of a module share one source server, each in a project of its own)."""
+
+    server: Server
+    project: str = SOURCE_PROJECT
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def db(self) -> str:
+        return self.server.db
+
+    def key(self) -> str:
+        return self.server.key(self.project)
+
+    def seed(self, objects: list[dict[str, Any]]) -> None:
+        self.server.seed(self.project, objects)
+
+    def http(self) -> httpx.Client:
+        return self.server.http(self.project)
 
 
 def sync_command(url: str, key: str, *args: str) -> list[str]:
@@ -104,7 +136,7 @@ def pages(http: httpx.Client, path: str) -> list[bytes]:
 
 
 def assert_same_responses(
-    source: Server, dest: Server, project: str, thread_ids: list[str], users: tuple[str, ...] = ()
+    source: Source, dest: Server, project: str, thread_ids: list[str], users: tuple[str, ...] = ()
 ) -> None:
     lists = ["/v1/chatkit/threads?limit=100", "/v1/chatkit/threads?limit=7&order=asc"]
     lists += [f"/v1/chatkit/threads?limit=100&user={u}" for u in users]
@@ -113,7 +145,7 @@ def assert_same_responses(
             f"/v1/chatkit/threads/{tid}/items?limit=100&order=asc",
             f"/v1/chatkit/threads/{tid}/items?limit=100&order=desc",
         ]
-    with source.http(SOURCE_PROJECT) as original, dest.http(project) as copy:
+    with source.http() as original, dest.http(project) as copy:
         for path in lists:
             assert pages(original, path) == pages(copy, path), path
         for tid in thread_ids:
@@ -123,13 +155,13 @@ def assert_same_responses(
                 assert first.content == second.content, path
 
 
-def edit_thread(source: Server, thread_id: str, **changes: Any) -> None:
+def edit_thread(source: Source, thread_id: str, **changes: Any) -> None:
     """Change a thread at the source, as a ChatKit server would (title, status)."""
 
     async def work(store: ThreadStore) -> None:
-        row = await store.get_thread(SOURCE_PROJECT, thread_id)
+        row = await store.get_thread(source.project, thread_id)
         assert row is not None
-        await store.upsert_thread(SOURCE_PROJECT, dataclasses.replace(row, **changes))
+        await store.upsert_thread(source.project, dataclasses.replace(row, **changes))
 
     with_store(source.db, work)
 

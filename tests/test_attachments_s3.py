@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,7 +20,7 @@ import pytest
 from chatkit.types import UserMessageItem
 
 from tests.chatkit_helpers import Chat, done_items, error_of, texts
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import Kept, Server, serving, start_server
 from tests.s3_helpers import (
     ACCESS_KEY,
     BUCKET,
@@ -43,24 +44,32 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     stop_s3(server)
 
 
+@contextmanager
+def two_servers(
+    url: str, backend: str, folder: Path, s3: S3Server
+) -> Iterator[tuple[Server, Server]]:
+    option = ("--attachments-url", f"s3://{BUCKET}/uploads/{backend}")
+    with (
+        serving(start_server(url, backend, folder, *option, env=s3.env)) as first,
+        serving(start_server(url, backend, folder, *option, env=s3.env)) as second,
+    ):
+        yield first, second
+
+
 @pytest.fixture(scope="session")
 def s3_servers(
-    database: tuple[str, str], s3: S3Server, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Server, Server]]:
+    database: tuple[str, str],
+    s3: S3Server,
+    kept: Kept,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Server, Server]:
     """Per backend: two threadkit processes on one database and one bucket prefix, as
     two hosts behind a load balancer would be."""
     backend, url = database
-    folder = tmp_path_factory.mktemp("s3-servers")
-    option = ("--attachments-url", f"s3://{BUCKET}/uploads/{backend}")
-    first = start_server(url, backend, folder, *option, env=s3.env)
-    try:
-        second = start_server(url, backend, folder, *option, env=s3.env)
-    except BaseException:
-        stop_server(first)
-        raise
-    yield first, second
-    stop_server(second)
-    stop_server(first)
+    return kept.get(
+        ("s3_servers", backend),
+        lambda: two_servers(url, backend, tmp_path_factory.mktemp("s3-servers"), s3),
+    )
 
 
 @pytest.fixture

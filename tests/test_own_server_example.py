@@ -26,7 +26,7 @@ from chatkit.types import (
 )
 
 from tests.chatkit_helpers import REPO, Chat
-from tests.conftest import free_port, start_server, stop_server
+from tests.conftest import PROBE, free_port, start_server, stop_server
 from threadkit.web import CONTENT_SECURITY_POLICY
 
 APP = REPO / "examples" / "own_server" / "app.py"
@@ -53,7 +53,7 @@ def example(database: tuple[str, str], project: str, tmp_path: Path) -> Iterator
             if process.poll() is not None:
                 raise RuntimeError(f"the example exited:\n{log.read_text()}")
             try:
-                httpx.post(f"{url}/chatkit", timeout=1)
+                PROBE.post(f"{url}/chatkit")
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline:

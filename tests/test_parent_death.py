@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import PROBE, free_port
 from tests.processes import children, in_session
 
 pytestmark = pytest.mark.skipif(
@@ -55,7 +55,7 @@ def _wait_for(condition: Callable[[], object], what: str, seconds: float = 30) -
 
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        return PROBE.get(f"{url}/healthz").status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -330,6 +330,7 @@ def _assert_unavailable(response: httpx.Response) -> None:
     assert response.headers["retry-after"] == "1"
 
 
+@pytest.mark.exclusive  # it restarts the PostgreSQL server other tests use
 def test_a_database_restart_gives_503s_then_recovers_without_losing_data(
     pg_url: str, tmp_path: Path
 ) -> None:
@@ -510,7 +511,7 @@ def test_a_connection_killed_inside_a_transaction_gives_store_unavailable(pg_url
             for _ in range(100):  # until the import waits on the lock, inside its transaction
                 waiting = await admin.fetchval(
                     "SELECT pid FROM pg_stat_activity WHERE application_name = 'threadkit'"
-                    " AND wait_event_type = 'Lock'"
+                    " AND wait_event_type = 'Lock' AND datname = current_database()"
                 )
                 if waiting is not None:
                     break

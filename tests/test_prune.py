@@ -58,9 +58,12 @@ async def _walk_sessions(store: ThreadStore, before: int, dry_run: bool) -> tupl
             return counts, steps
 
 
-def test_prune_sessions_removes_ended_ones_and_their_rate_limit_rows(database: Database) -> None:
+def test_prune_sessions_removes_ended_ones_and_their_rate_limit_rows(
+    fresh_database: Database,
+) -> None:
+    # A database of its own: the prune goes over every project's sessions, and the counts
+    # below are of the whole database (other tests store sessions that ended long ago).
     project = _project()
-    # Times far in the past: other tests' sessions in this database are never due.
     expired, cancelled = _session(project, 1_000), _session(project, 5_000, cancelled_at=1_500)
     live, late = _session(project, 10**10), _session(project, 2_900 + 10**6)
 
@@ -86,7 +89,7 @@ def test_prune_sessions_removes_ended_ones_and_their_rate_limit_rows(database: D
         again, _ = await _walk_sessions(store, 3_000, dry_run=False)
         assert again == Counter(sessions=0, rate_limit_rows=0)
 
-    with_store(database[1], work)
+    with_store(fresh_database[1], work)
 
 
 def _thread(project_time_us: int, user: str = "u") -> ThreadRow:

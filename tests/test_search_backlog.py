@@ -6,6 +6,7 @@ database of its own (no server works the backlog off behind its back), on both b
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from tests.conftest import BACKENDS, database_url_for, drop_postgres_database, w
 from tests.helpers import thread, user_message
 from tests.test_cli import threadkit, write_jsonl
 from tests.test_store_contract import message, new_id, searcher, thread_row
-from threadkit.services.search_index import SearchIndexer
+from threadkit.services.search_index import SearchIndexer, stop
 from threadkit.stores import ThreadStore, open_store
 from threadkit.stores.records import (
     ItemRow,
@@ -223,3 +224,36 @@ def test_the_cli_imports_for_later_and_indexes_when_asked(fresh: str, tmp_path: 
     assert "indexed them for search" in now.stdout
     assert found("kilo") == [second["id"]] and found("india") == [second["id"]]
     assert with_store(fresh, lambda store: store.search_backlog()) == 0
+
+
+def test_a_database_outage_is_one_warning_line_not_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The background indexer looks for work every second: while the database is down it
+    says so in one line, as the requests it fails do, with no traceback (a server's log
+    through a PostgreSQL restart holds none)."""
+    url = database_url_for("postgres", tmp_path)
+
+    async def run() -> list[logging.LogRecord]:
+        store = open_store(url)
+        await store.open()
+        try:
+            drop_postgres_database(url)  # every connection ended, and no new one
+            task = SearchIndexer(store).start()
+            try:
+                for _ in range(100):
+                    said = [r for r in caplog.records if r.name == "threadkit.search"]
+                    if said:
+                        return said
+                    await asyncio.sleep(0.05)
+                raise AssertionError("the indexer said nothing")
+            finally:
+                await stop(task)
+        finally:
+            await store.close()
+
+    with caplog.at_level(logging.WARNING, logger="threadkit.search"):
+        said = asyncio.run(run())
+    assert [r.levelno for r in said] == [logging.WARNING]
+    assert said[0].exc_info is None, said[0].exc_info
+    assert "unavailable" in said[0].getMessage()

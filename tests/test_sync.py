@@ -9,17 +9,18 @@ import pty
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Server, start_server, stop_server, with_store
+from tests.conftest import Server, serving, start_server, stop_server, with_store
 from tests.helpers import all_item_types, thread, user_message, widget
 from tests.rest_stand_in import API_KEY, start_rest_stand_in, stop_rest_stand_in
 from tests.sync_helpers import (
-    SOURCE_PROJECT,
+    Source,
     assert_same_responses,
     corpus,
     edit_thread,
@@ -32,22 +33,29 @@ from tests.sync_helpers import (
 )
 
 
+@pytest.fixture(scope="module")
+def source_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The source threadkit server of the module's tests, on a SQLite file of its own."""
+    folder = tmp_path_factory.mktemp("sync-source")
+    with serving(start_server(f"sqlite:///{folder / 'source.db'}", "sqlite", folder)) as srv:
+        yield srv
+
+
 @pytest.fixture
-def source(tmp_path: Path) -> Iterator[Server]:
-    srv = start_server(f"sqlite:///{tmp_path / 'source.db'}", "sqlite", tmp_path)
-    yield srv
-    stop_server(srv)
+def source(source_server: Server) -> Source:
+    """The source server, read in a project of this test's own."""
+    return Source(source_server, f"upstream_{uuid.uuid4().hex[:10]}")
 
 
 # --- copying, then only what is new -------------------------------------------------------
 
 
 def test_sync_copies_byte_for_byte_then_only_what_is_new_or_changed(
-    server: Server, project: str, source: Server
+    server: Server, project: str, source: Source
 ) -> None:
     objects, some = corpus()
-    source.seed(SOURCE_PROJECT, objects)
-    key = source.key(SOURCE_PROJECT)
+    source.seed(objects)
+    key = source.key()
     threads = threads_of(objects)
 
     first = sync(source.base_url, key, project, server.db)
@@ -71,7 +79,7 @@ def test_sync_copies_byte_for_byte_then_only_what_is_new_or_changed(
         user_message(empty, created_at=1_700_000_061),
         *all_item_types(new_threads[1]["id"]),
     ]
-    source.seed(SOURCE_PROJECT, [*new_threads, *added])
+    source.seed([*new_threads, *added])
     renamed, closed = threads[1]["id"], threads[3]["id"]
     edit_thread(source, renamed, title="a new title")
     edit_thread(source, closed, status={"type": "closed", "reason": "done"})
@@ -100,34 +108,34 @@ def test_sync_copies_byte_for_byte_then_only_what_is_new_or_changed(
     }
 
 
-def test_sync_of_one_users_threads(server: Server, project: str, source: Server) -> None:
+def test_sync_of_one_users_threads(server: Server, project: str, source: Source) -> None:
     objects, _ = corpus()
-    source.seed(SOURCE_PROJECT, objects)
+    source.seed(objects)
     # a bare host:port as --from gets the API's path
-    result = sync(source.url, source.key(SOURCE_PROJECT), project, server.db, "--user", "ben")
+    result = sync(source.url, source.key(), project, server.db, "--user", "ben")
     assert f"from {source.base_url}:" in result.stdout
     bens = [t for t in threads_of(objects) if t["user"] == "ben"]
     assert summary(result.stdout)["new"] == len(bens)
-    with source.http(SOURCE_PROJECT) as original, server.http(project) as copy:
+    with source.http() as original, server.http(project) as copy:
         path = "/v1/chatkit/threads?limit=100"
         assert copy.get(path).content == original.get(path + "&user=ben").content
 
 
 def test_stored_threads_without_a_usable_cursor_get_only_the_missing_items(
-    server: Server, project: str, source: Server
+    server: Server, project: str, source: Source
 ) -> None:
     t = thread(user="ann")
     items = [message(t["id"], n) for n in range(140)]
-    source.seed(SOURCE_PROJECT, [t, *items])
+    source.seed([t, *items])
     server.seed(project, [t, *items[:30]])  # imported before: no cursor yet
-    key = source.key(SOURCE_PROJECT)
+    key = source.key()
     assert summary(sync(source.base_url, key, project, server.db).stdout)["items"] == 110
     assert_same_responses(source, server, project, [t["id"]])
 
     # The item the cursor names is deleted at the source, then the thread grows.
-    with_store(source.db, lambda s: s.delete_item(SOURCE_PROJECT, t["id"], items[-1]["id"]))
+    with_store(source.db, lambda s: s.delete_item(source.project, t["id"], items[-1]["id"]))
     more = [message(t["id"], n) for n in range(140, 145)]
-    source.seed(SOURCE_PROJECT, more)
+    source.seed(more)
     result = sync(source.base_url, key, project, server.db)
     assert summary(result.stdout) | {"unchanged": 0} == {
         "new": 0,
@@ -142,11 +150,11 @@ def test_stored_threads_without_a_usable_cursor_get_only_the_missing_items(
 
 @pytest.mark.parametrize("clash", ["thread", "item"])
 def test_an_id_taken_here_stops_the_sync_naming_it(
-    server: Server, project: str, source: Server, clash: str
+    server: Server, project: str, source: Source, clash: str
 ) -> None:
     first, second = thread(created_at=1_700_000_000), thread(user="ann", created_at=1_700_000_001)
     items = [widget(first["id"]), widget(second["id"]), widget(second["id"])]
-    source.seed(SOURCE_PROJECT, [first, items[0], second, *items[1:]])
+    source.seed([first, items[0], second, *items[1:]])
     if clash == "thread":  # the same thread id, another user's thread here
         server.seed(project, [{**second, "user": "bob"}])
         expected = f"thread id '{second['id']}' is another user's thread in project"
@@ -154,7 +162,7 @@ def test_an_id_taken_here_stops_the_sync_naming_it(
         other = thread()
         server.seed(project, [other, {**items[2], "thread_id": other["id"]}])
         expected = f"item id '{items[2]['id']}' already exists in project"
-    result = sync(source.base_url, source.key(SOURCE_PROJECT), project, server.db, check=False)
+    result = sync(source.base_url, source.key(), project, server.db, check=False)
     assert result.returncode != 0
     assert expected in result.stderr, result.stderr
     assert summary(result.stderr)["new"] == 1
@@ -169,22 +177,22 @@ def test_a_run_interrupted_by_the_source_going_away_resumes_without_duplicates(
     server: Server, project: str, tmp_path: Path
 ) -> None:
     db = f"sqlite:///{tmp_path / 'source.db'}"
-    source = start_server(db, "sqlite", tmp_path)
+    source = Source(start_server(db, "sqlite", tmp_path))  # a server of its own: it is stopped
     try:
         _interrupt_then_resume(source, server, project, tmp_path)
     finally:
-        stop_server(source)
+        stop_server(source.server)
 
 
-def _interrupt_then_resume(source: Server, dest: Server, project: str, tmp_path: Path) -> None:
+def _interrupt_then_resume(source: Source, dest: Server, project: str, tmp_path: Path) -> None:
     objects: list[dict[str, Any]] = []
     for i in range(600):
         t = thread(user=f"u{i % 5}", created_at=1_700_000_000 + i // 3)
         n = 130 if i % 10 == 0 else 3  # every tenth thread spans two pages of items
         objects += [t, *(message(t["id"], k) for k in range(n))]
-    source.seed(SOURCE_PROJECT, objects)
+    source.seed(objects)
     threads = threads_of(objects)
-    key = source.key(SOURCE_PROJECT)
+    key = source.key()
     watched = threads[250]["id"]  # on the third page of threads
 
     run = subprocess.Popen(
@@ -201,7 +209,7 @@ def _interrupt_then_resume(source: Server, dest: Server, project: str, tmp_path:
             assert run.poll() is None, "the sync finished before it could be interrupted"
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        stop_server(source)  # the source goes away in the middle of the run
+        stop_server(source.server)  # the source goes away in the middle of the run
         err = run.communicate(timeout=120)[1]
     finally:
         if run.poll() is None:
@@ -225,7 +233,7 @@ def _interrupt_then_resume(source: Server, dest: Server, project: str, tmp_path:
 
     # The source is back on the same address; the same command goes on.
     port = int(source.url.rpartition(":")[2])
-    source.process = start_server(source.db, "sqlite", tmp_path, port=port).process
+    source.server.process = start_server(source.db, "sqlite", tmp_path, port=port).process
     resumed = sync(source.base_url, key, project, dest.db)
     assert "resumed an unfinished run" in resumed.stdout
     counts = summary(resumed.stdout)
@@ -314,11 +322,11 @@ def test_threads_gone_at_the_source_are_skipped(database: tuple[str, str], proje
     ],
 )
 def test_errors_that_retrying_does_not_fix_stop_with_a_clear_message(
-    server: Server, project: str, source: Server, case: str, expected: str
+    server: Server, project: str, source: Source, case: str, expected: str
 ) -> None:
     t = thread()
-    source.seed(SOURCE_PROJECT, [t])
-    key, url = source.key(SOURCE_PROJECT), source.base_url
+    source.seed([t])
+    key, url = source.key(), source.base_url
     if case == "key":
         key = "sk-wrong"
     elif case == "path":
@@ -336,10 +344,10 @@ def test_errors_that_retrying_does_not_fix_stop_with_a_clear_message(
 # --- on a terminal ----------------------------------------------------------------------------
 
 
-def test_progress_on_a_terminal(tmp_path: Path, source: Server) -> None:
+def test_progress_on_a_terminal(tmp_path: Path, source: Source) -> None:
     t = thread()
-    source.seed(SOURCE_PROJECT, [t, *(message(t["id"], n) for n in range(150))])
-    key = source.key(SOURCE_PROJECT)
+    source.seed([t, *(message(t["id"], n) for n in range(150))])
+    key = source.key()
     controller, terminal = pty.openpty()
     shown = bytearray()
     reader = threading.Thread(target=_drain, args=(controller, shown), daemon=True)

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from tests.chatkit_helpers import error_of
-from tests.conftest import Server, start_server, stop_server, with_store
+from tests.conftest import Server, serving, start_server, stop_server, with_store
 from threadkit.services.ui_login import LOGIN_PROJECT, UILogin
 
 PRINTED = re.compile(r"chat in the browser: (http://\S+)")
@@ -49,9 +49,18 @@ def sqlite_db(tmp_path: Path) -> str:
 
 @pytest.fixture
 def loopback_server(sqlite_db: str, tmp_path: Path) -> Iterator[Server]:
+    """A server of this test's own, for a test that uses up the printed token."""
     srv = start_server(sqlite_db, "sqlite", tmp_path)
     yield srv
     stop_server(srv)
+
+
+@pytest.fixture(scope="module")
+def shared_loopback_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module's tests that leave its printed token unused."""
+    folder = tmp_path_factory.mktemp("ui-login")
+    with serving(start_server(f"sqlite:///{folder / 'ui.db'}", "sqlite", folder)) as srv:
+        yield srv
 
 
 def test_the_printed_token_signs_in_once(loopback_server: Server) -> None:
@@ -98,18 +107,19 @@ def test_a_token_is_not_an_api_key(loopback_server: Server, project: str) -> Non
     "body",
     [{"token": ""}, {"token": "tk-made-up"}, {"token": 5}, {"nothing": 1}, [], "x"],
 )
-def test_anything_but_a_live_token_is_refused(loopback_server: Server, body: object) -> None:
-    r = httpx.post(loopback_server.url + "/ui/api/login", json=body)
+def test_anything_but_a_live_token_is_refused(shared_loopback_server: Server, body: object) -> None:
+    r = httpx.post(shared_loopback_server.url + "/ui/api/login", json=body)
     assert r.status_code in (400, 401), r.text
     assert error_of(r)["param"] == "token"
 
 
-def test_an_api_key_is_not_a_login_token(loopback_server: Server, project: str) -> None:
-    r = login(loopback_server, loopback_server.key(project))
+def test_an_api_key_is_not_a_login_token(shared_loopback_server: Server, project: str) -> None:
+    srv = shared_loopback_server
+    r = login(srv, srv.key(project))
     assert r.status_code == 401
     r = httpx.post(
-        loopback_server.url + "/ui/api/login",
-        content=f'{{"token": "{token_of(printed_url(loopback_server))}"}}',
+        srv.url + "/ui/api/login",
+        content=f'{{"token": "{token_of(printed_url(srv))}"}}',
         headers={"content-type": "text/plain"},
     )
     assert r.status_code == 400  # JSON only (from another origin: a preflight)

@@ -89,7 +89,8 @@ def fetch_sdist(version: str, cache: Path, scratch: Path) -> Path:
     if done.returncode != 0 or not downloaded:
         unavailable(f"cannot download the openai-chatkit {version} sdist:\n{done.stderr[-2000:]}")
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f"{downloaded[0].name}.partial"
+    # (named by process: pytest-xdist workers may copy it at the same time)
+    partial = folder / f"{downloaded[0].name}.{os.getpid()}.partial"
     shutil.copyfile(downloaded[0], partial)
     # Renamed only once complete: an interrupted copy is never taken for the sdist.
     return partial.replace(folder / downloaded[0].name)

@@ -35,7 +35,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from tests.conftest import IN_CI, Server, start_server, stop_server, with_store
+from tests.conftest import IN_CI, Kept, Server, serving, start_server, with_store
 from threadkit.services.ui_login import UILogin
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -153,12 +153,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def ui_server(
-    database: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
+    database: tuple[str, str], kept: Kept, tmp_path_factory: pytest.TempPathFactory
+) -> Server:
     backend, url = database
-    srv = start_ui_server(backend, url, tmp_path_factory.mktemp(f"ui-{backend}"))
-    yield srv
-    stop_server(srv)
+    return kept.get(
+        ("ui_server", backend),
+        lambda: serving(start_ui_server(backend, url, tmp_path_factory.mktemp(f"ui-{backend}"))),
+    )
 
 
 def ui_key(server: Server, project: str) -> str:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 
 from threadkit.stores import ThreadStore
+from threadkit.stores.errors import StoreUnavailable
 
 log = logging.getLogger("threadkit.search")
 
@@ -51,6 +52,12 @@ class SearchIndexer:
                 done = await self.store.index_search_backlog()
             except asyncio.CancelledError:
                 raise
+            except StoreUnavailable as exc:
+                # An outage (a restart, say), not a fault of the indexing: one line, as the
+                # requests it fails meanwhile log it.
+                log.warning("search indexing paused: %s; trying again in %g s", exc, RETRY_SECONDS)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
             except Exception:
                 log.warning("search indexing failed; trying again later", exc_info=True)
                 await asyncio.sleep(RETRY_SECONDS)
