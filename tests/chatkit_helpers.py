@@ -20,6 +20,8 @@ from chatkit.types import (
 )
 from pydantic import TypeAdapter
 
+from tests.conftest import TLS
+
 EVENT: TypeAdapter[Any] = TypeAdapter(ThreadStreamEvent)
 REPO = Path(__file__).resolve().parent.parent
 
@@ -81,7 +83,7 @@ class Chat:
     def http(self) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
         headers.update(self.headers or {})
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, verify=TLS)
 
     def post(self, kind: str, params: dict[str, Any], **extra: Any) -> httpx.Response:
         """A request whose answer is read whole (JSON, or an error before a stream)."""
