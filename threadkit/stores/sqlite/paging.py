@@ -60,8 +60,7 @@ def page(
         rows = conn.execute(
             _first_page(table, columns, scope, query.order), [*args, query.limit + 1]
         ).fetchall()
-        has_more = len(rows) > query.limit
-        return (rows[: query.limit] if has_more else rows), has_more
+        return keyset.finish(rows, query.limit, False)
     after, before = positions(conn, table, scope, args, query)
     walk = keyset.walk(query.order, after is not None, before is not None)
     bounds, params = bounded(walk, after, before)
