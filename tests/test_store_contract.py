@@ -32,6 +32,7 @@ from threadkit.services.search_index import SearchIndexer
 from threadkit.stores import ThreadStore, request_window, rows
 from threadkit.stores.errors import CursorNotFound, DuplicateId
 from threadkit.stores.records import (
+    SEPARATOR,
     FeedbackRow,
     ItemRow,
     KeyRow,
@@ -446,7 +447,9 @@ def test_a_thread_is_read_with_a_page_of_its_items_as_stored(database: Database)
 
         async def expected(thread_id: str, page: PageQuery) -> tuple[Any, ...]:
             listed = await store.list_items(project, thread_id, page, rest_only=False)
-            return [(r.id, r.shape, r.payload) for r in listed.rows], listed.has_more
+            pairs = [(r.shape, r.payload) for r in listed.rows]
+            last = listed.rows[-1].id if listed.rows else None
+            return pairs, len(pairs), last, listed.has_more
 
         for thread_id in (thread.id, empty.id):
             every = await store.list_items(
@@ -463,7 +466,7 @@ def test_a_thread_is_read_with_a_page_of_its_items_as_stored(database: Database)
                         assert rows.thread_row(found.thread) == await store.get_thread(
                             project, thread_id
                         )
-                        got = ([tuple(i) for i in found.items], found.has_more)
+                        got = (found.items(), found.count, found.last_id, found.has_more)
                         assert got == await expected(thread_id, page), page
         assert await store.read_thread_items(project, "cthr_nope", PageQuery()) is None
         assert await store.read_thread_items(new_id("proj"), thread.id, PageQuery()) is None
@@ -492,6 +495,35 @@ def test_a_thread_is_read_with_a_page_of_its_items_as_stored(database: Database)
 
 
 # --- row level: writes -----------------------------------------------------------------------
+
+
+def test_a_page_is_read_as_stored_when_its_ids_hold_the_separator(database: Database) -> None:
+    """The backends join a page's ids and JSON with a control character that JSON never
+    holds unescaped; an id may hold it all the same, and the page then comes back as
+    stored (read row by row), from every cursor, in both orders."""
+
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        thread = thread_row()
+        items = [
+            rest_item(thread.id, created_at=1_712_345_601 + n, id=new_id("cthi") + tail)
+            for n, tail in enumerate(["", SEPARATOR, "", "a" + SEPARATOR + "b", ""])
+        ]
+        items.append(hidden_item(thread.id, 1_712_345_700_000_000, id=new_id("cthi") + SEPARATOR))
+        await store.import_rows(project, [thread], items)
+        ids: list[str | None] = [None, *(i.id for i in items)]
+        for order in ("asc", "desc"):
+            for limit in (1, 2, 100):
+                for after in ids:
+                    page = PageQuery(limit=limit, order=order, after=after)  # type: ignore[arg-type]
+                    found = await store.read_thread_items(project, thread.id, page)
+                    listed = await store.list_items(project, thread.id, page, rest_only=False)
+                    assert found is not None
+                    assert found.items() == [(r.shape, r.payload) for r in listed.rows], page
+                    assert found.last_id == (listed.rows[-1].id if listed.rows else None)
+                    assert found.has_more == listed.has_more
+
+    on(database, work)
 
 
 def test_import_is_all_or_nothing_and_names_the_first_taken_id(database: Database) -> None:

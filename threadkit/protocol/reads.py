@@ -19,7 +19,14 @@ from threadkit.stores import ThreadStore
 from threadkit.stores.errors import CursorNotFound
 from threadkit.stores.records import PageQuery
 
-from .wire import EMPTY_PAGE, Unusual, items_text_json, page_json, thread_text_head
+from .wire import (
+    EMPTY_PAGE,
+    Unusual,
+    joined_items_json,
+    joined_page_json,
+    page_json,
+    thread_text_head,
+)
 
 #: ``ChatKitServer``'s page size when a request names none (or 0)
 DEFAULT_PAGE = 20
@@ -131,11 +138,10 @@ class FastReads:
         found = await self.store.read_thread_items(context.project, thread_id, query)
         if found is None or found.thread[1] != context.user_id:
             raise _Decline  # the generic path words the 404
-        items = found.items
         # The cursor is the last stored item, hidden or not, as in ``ThreadStore``.
-        after = items[-1][0] if found.has_more and items else None
-        return thread_text_head(found.thread), page_json(
-            items_text_json(items), found.has_more, after
+        after = found.last_id if found.has_more else None
+        return thread_text_head(found.thread), joined_page_json(
+            joined_items_json(found), found.has_more, after
         )
 
     async def _thread(self, thread_id: str, context: Reader) -> bytes | None:

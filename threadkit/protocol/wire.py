@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
 from threadkit import shapes
-from threadkit.stores.records import ItemRow, Shape, ThreadRow, ThreadText
+from threadkit.stores.records import ItemRow, Shape, ThreadItemsPage, ThreadRow, ThreadText
 
 #: item types ``ChatKitServer`` never sends to a client
 HIDDEN_TYPES = frozenset({"hidden_context_item", "sdk_hidden_context"})
@@ -378,37 +378,34 @@ def converted_item_json(row: ItemRow) -> bytes | None:
     return orjson.dumps(_from_rest(data))
 
 
-class _Answers:
-    """The answers ``item_json`` gave, by stored shape and JSON (of which the answer is
-    a pure function: a changed item is a new key, never a stale answer), up to
-    ``MAX_BYTES`` of stored JSON (about twice that in memory, answers included); then
-    it starts over. Chat UIs read the same threads
+class _Memo:
+    """Answers by what they are a pure function of (a changed item or page is a new
+    key, never a stale answer), up to ``max_bytes`` of stored JSON (about twice that in
+    memory, answers included); then it starts over. Chat UIs read the same threads
     again and again (a thread opened, the history, a reload): converting a page of 20
     items was a quarter of an ``items.list`` (docs/performance.md)."""
 
-    MAX_BYTES = 32 * 1024 * 1024
-    #: larger items (a big widget) are converted each time
-    MAX_ITEM_BYTES = 64 * 1024
-
-    def __init__(self) -> None:
-        self.by_shape: dict[str, dict[Any, bytes | None]] = {"protocol": {}, "rest": {}}
+    def __init__(self, max_bytes: int, max_entry_bytes: int) -> None:
+        self.answers: dict[Any, Any] = {}
         self.size = 0
+        self.max_bytes = max_bytes
+        #: larger entries (a big widget, a page of them) are converted each time
+        self.max_entry_bytes = max_entry_bytes
 
-    def keep(self, shape: str, payload: Any, answer: bytes | None) -> None:
-        size = len(payload)
-        if size > self.MAX_ITEM_BYTES:
+    def keep(self, key: Any, size: int, answer: Any) -> None:
+        if size > self.max_entry_bytes:
             return
-        if self.size + size > self.MAX_BYTES:
-            for answers in self.by_shape.values():
-                answers.clear()
+        if self.size + size > self.max_bytes:
+            self.answers.clear()
             self.size = 0
-        answers = self.by_shape.get(shape)
-        if answers is not None:
-            answers[payload] = answer
-            self.size += size
+        self.answers[key] = answer
+        self.size += size
 
 
-_ANSWERS = _Answers()
+#: ``item_json``'s answers by stored shape, then by stored JSON
+_ANSWERS = {shape: _Memo(16 * 1024 * 1024, 64 * 1024) for shape in ("protocol", "rest")}
+#: ``joined_items_json``'s answers by a page's joined shapes and JSON
+_PAGES = _Memo(32 * 1024 * 1024, 256 * 1024)
 
 
 def item_json(row: ItemRow) -> bytes | None:
@@ -420,37 +417,41 @@ def item_json(row: ItemRow) -> bytes | None:
 def item_text_json(shape: Shape, payload: str) -> bytes | None:
     """``item_json`` of a stored item given only as its shape and JSON (of which the
     answer is a pure function; the row's other columns do not enter it)."""
-    answers = _ANSWERS.by_shape.get(shape)
-    if answers is not None:
-        answer = answers.get(payload, _MISSING)
+    memo = _ANSWERS.get(shape)
+    if memo is not None:
+        answer = memo.answers.get(payload, _MISSING)
         if answer is not _MISSING:
-            return answer  # type: ignore[return-value]
+            return answer  # type: ignore[no-any-return]
     row = ItemRow(id="", thread_id="", created_us=0, shape=shape, rest_type=None, payload=payload)
     try:
         answer = converted_item_json(row)
     except (Unusual, KeyError, TypeError, AttributeError, ValueError):
         item = row.to_protocol()
         answer = None if item.type in HIDDEN_TYPES else item.model_dump_json(**_SERIALIZE).encode()
-    _ANSWERS.keep(shape, payload, answer)
+    if memo is not None:
+        memo.keep(payload, len(payload), answer)
     return answer
 
 
 _MISSING = object()
 
 
-def items_text_json(items: Sequence[tuple[Any, Shape, str]]) -> list[bytes]:
-    """The answers of a page's ``(id, shape, payload)`` rows, hidden items left out:
-    ``item_text_json`` of each, with the memo looked up here (most pages are all hits)."""
-    by_shape = _ANSWERS.by_shape
-    out: list[bytes] = []
-    for _, shape, payload in items:
-        answers = by_shape.get(shape)
-        answer = answers.get(payload, _MISSING) if answers is not None else _MISSING
-        if answer is _MISSING:
-            answer = item_text_json(shape, payload)
-        if answer is not None:
-            out.append(answer)  # type: ignore[arg-type]
-    return out
+def joined_items_json(page: ThreadItemsPage) -> bytes:
+    """The answers of a page's items joined by commas, hidden items left out: kept by
+    the page's joined shapes and JSON, of which they are a pure function, so a page read
+    again costs one look-up, whatever its size. A page not seen yet is made of
+    ``item_text_json``'s answers (``Unusual`` when its texts do not split)."""
+    key = (page.shapes, page.payloads)
+    answer: bytes | None = _PAGES.answers.get(key)
+    if answer is None:
+        try:
+            items = page.items()
+        except ValueError as exc:
+            raise Unusual from exc
+        answers = (item_text_json(shape, payload) for shape, payload in items)
+        answer = b",".join(a for a in answers if a is not None)
+        _PAGES.keep(key, len(page.payloads), answer)
+    return answer
 
 
 # --- threads --------------------------------------------------------------------------
@@ -520,10 +521,15 @@ def thread_text_head(text: ThreadText) -> bytes:
 
 def page_json(items: list[bytes], has_more: bool, after: str | None) -> bytes:
     """A ``Page`` of items (or threads) already in JSON."""
+    return joined_page_json(b",".join(items), has_more, after)
+
+
+def joined_page_json(joined: bytes, has_more: bool, after: str | None) -> bytes:
+    """A ``Page`` of items (or threads) already in JSON and joined by commas."""
     tail = b'],"has_more":true' if has_more else b'],"has_more":false'
     if after is not None:
         tail += b',"after":' + orjson.dumps(after)
-    return b'{"data":[' + b",".join(items) + tail + b"}"
+    return b'{"data":[' + joined + tail + b"}"
 
 
 EMPTY_PAGE = page_json([], False, None)

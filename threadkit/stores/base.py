@@ -155,16 +155,17 @@ class RowStore(MaintenanceRows, abc.ABC):
         self, project: str, thread_id: str, page: PageQuery
     ) -> ThreadItemsPage | None:
         """The thread's stored columns and a keyset page of its items (hidden ones
-        included, as ``list_items(..., rest_only=False)``), each item only as ``(id,
-        shape, payload)``. ``None`` when the project holds no such thread; raises
-        ``CursorNotFound`` when ``after``/``before`` name no item of it. The backends
-        read both in one call (on PostgreSQL one statement); this default makes two."""
+        included, as ``list_items(..., rest_only=False)``), the items' shapes and JSON
+        joined (``ThreadItemsPage``). ``None`` when the project holds no such thread;
+        raises ``CursorNotFound`` when ``after``/``before`` name no item of it. The
+        backends read both in one call and let the database join the items (on
+        PostgreSQL one statement); this default makes two calls and joins them here."""
         thread = await self.get_thread(project, thread_id)
         if thread is None:
             return None
         found = await self.list_items(project, thread_id, page, rest_only=False)
         items: list[ItemText] = [(r.id, r.shape, r.payload) for r in found.rows]
-        return ThreadItemsPage(thread_text(thread), items, found.has_more)
+        return ThreadItemsPage.of_rows(thread_text(thread), items, found.has_more)
 
     async def list_thread_texts(
         self, project: str, page: PageQuery, user: str | None = None

@@ -72,14 +72,91 @@ ThreadText = tuple[str, str, int, str | None, str, str | None]
 ItemText = tuple[str, Shape, str]
 
 
+#: what joins a page's stored JSON (and its ids) in ``ThreadItemsPage``: a control
+#: character, which a JSON text never holds unescaped
+SEPARATOR = "\x1e"
+
+
 @dataclass(frozen=True, slots=True)
 class ThreadItemsPage:
     """A thread and a keyset page of its items (hidden ones included), read together
-    (``RowStore.read_thread_items``)."""
+    (``RowStore.read_thread_items``).
+
+    The items come as the database joined them, with no Python object per item: their
+    shapes joined by ``","`` and their stored JSON by ``SEPARATOR``, in the page's
+    order. ``last_id`` is the id of the page's last item (``None`` when it is empty),
+    the next page's cursor when ``has_more``.
+    """
 
     thread: ThreadText
-    items: list[ItemText]
+    count: int
+    shapes: str
+    payloads: str
+    last_id: str | None
     has_more: bool
+
+    def items(self) -> list[tuple[Shape, str]]:
+        """The ``(shape, payload)`` of each item; ``ValueError`` when the joined texts
+        do not split into ``count`` of each (a value holding a separator)."""
+        if not self.count:
+            return []
+        shapes = self.shapes.split(",")
+        payloads = self.payloads.split(SEPARATOR)
+        if len(shapes) != self.count or len(payloads) != self.count:
+            raise ValueError("a stored value holds a separator")
+        return list(zip(shapes, payloads, strict=True))  # type: ignore[arg-type]
+
+    @classmethod
+    def of_rows(
+        cls, thread: ThreadText, items: Sequence[ItemText], has_more: bool
+    ) -> ThreadItemsPage:
+        """The page of ``(id, shape, payload)`` rows already in the page's order."""
+        return cls(
+            thread,
+            len(items),
+            ",".join(shape for _, shape, _ in items),
+            SEPARATOR.join(payload for _, _, payload in items),
+            items[-1][0] if items else None,
+            has_more,
+        )
+
+    @classmethod
+    def of_joined(
+        cls,
+        thread: ThreadText,
+        read: int,
+        joined: tuple[str | None, str | None, str | None],
+        limit: int,
+        backwards: bool,
+    ) -> ThreadItemsPage | None:
+        """The page from the ``limit + 1`` rows of a keyset walk as the database joined
+        them (``read`` rows; ``joined`` their shapes, JSON and ids, in the walk's order,
+        ``None`` for none). ``None`` when a value holds a separator: the caller reads
+        the rows instead."""
+        shapes, payloads, ids = joined
+        if not read or shapes is None or payloads is None or ids is None:
+            return cls(thread, 0, "", "", None, False)
+        # The ids give the cursor, so they are checked here; a separator in the JSON
+        # leaves more pieces than items, which ``items()`` (and so any first use of
+        # the page) refuses.
+        if ids.count(SEPARATOR) != read - 1:
+            return None
+        has_more = read > limit
+        if has_more:  # the row read past the page's end
+            shapes, payloads, ids = (
+                shapes.rpartition(",")[0],
+                payloads.rpartition(SEPARATOR)[0],
+                ids.rpartition(SEPARATOR)[0],
+            )
+        count = min(read, limit)
+        if backwards:  # read from the far end: flip into the page's order
+            columns = ids.split(SEPARATOR), shapes.split(","), payloads.split(SEPARATOR)
+            if len(columns[2]) != count:
+                return None
+            items = list(zip(*columns, strict=True))
+            items.reverse()
+            return cls.of_rows(thread, items, has_more)  # type: ignore[arg-type]
+        return cls(thread, count, shapes, payloads, ids.rpartition(SEPARATOR)[2], has_more)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,8 +86,9 @@ LISTINGS = (THREADS, USER_THREADS, ITEMS, REST_ITEMS)
 @functools.cache
 def thread_items_query(order: Order, after: bool, before: bool) -> Query:
     """A thread's columns and a page of its items (``ITEMS``) in one statement and one
-    row: the items as three arrays in the page's order, ``NULL`` when it is empty. No
-    row when the thread does not exist."""
+    row: the number of items read, then their shapes, JSON and ids each joined into one
+    text in the walk's order (as ``ThreadItemsPage.of_joined`` takes them), ``NULL``
+    when none was read. No row when the thread does not exist."""
     page = ITEMS.page(order, after, before)
     walk = keyset.walk(order, after, before)
     within = f"i.created_us {walk.direction}, i.seq {walk.direction}"
@@ -96,10 +97,11 @@ def thread_items_query(order: Order, after: bool, before: bool) -> Query:
     )
     columns = ", ".join(f"t.{c.strip()}" for c in THREAD_COLUMNS.split(","))
     return Query(
-        f"SELECT {columns}, a.ids, a.shapes, a.payloads FROM threads t, LATERAL ("
-        f"SELECT array_agg(i.id ORDER BY {within}) AS ids,"
-        f" array_agg(i.shape ORDER BY {within}) AS shapes,"
-        f" array_agg(i.payload::text ORDER BY {within}) AS payloads FROM ({inner}) i) a"
+        f"SELECT {columns}, a.read, a.shapes, a.payloads, a.ids FROM threads t, LATERAL ("
+        "SELECT count(*) AS read,"
+        f" string_agg(i.shape, ',' ORDER BY {within}) AS shapes,"
+        f" string_agg(i.payload::text, E'\\x1e' ORDER BY {within}) AS payloads,"
+        f" string_agg(i.id, E'\\x1e' ORDER BY {within}) AS ids FROM ({inner}) i) a"
         " WHERE t.project = $1 AND t.id = $2",
         page.params,
     )
@@ -109,7 +111,8 @@ async def fetch_thread_items(
     pool: Pool, project: str, thread_id: str, page: PageQuery
 ) -> ThreadItemsPage | None:
     """``RowStore.read_thread_items``: one round trip (two when a cursor's page is empty,
-    to tell an unknown cursor from the end of the list)."""
+    to tell an unknown cursor from the end of the list, or when a stored value holds
+    the separator the page is joined with)."""
     given = (("after", page.after), ("before", page.before))
     cursors = [(param, value) for param, value in given if value is not None]
     if names_nothing(project, thread_id):
@@ -127,15 +130,20 @@ async def fetch_thread_items(
         )
         if row is None:
             return None
-        ids, shapes, payloads = row[6], row[7], row[8]
-        if ids is None:
+        thread: Any = tuple(row[:6])
+        if not row[6]:
             for param, value in cursors:
                 if await conn.fetchval(cursor_sql, project, thread_id, value) is None:
                     raise CursorNotFound(param, value)
-            return ThreadItemsPage(tuple(row[:6]), [], False)  # type: ignore[arg-type]
-        items: list[ItemText] = list(zip(ids, shapes, payloads, strict=True))
-        rows, has_more = keyset.finish(items, page.limit, backwards)
-        return ThreadItemsPage(tuple(row[:6]), rows, has_more)  # type: ignore[arg-type]
+        found = ThreadItemsPage.of_joined(thread, row[6], row[7:], page.limit, backwards)
+        if found is None:
+            listing = ITEMS.page(page.order, page.after is not None, page.before is not None)
+            rows = await conn.fetch(
+                listing.sql, project, thread_id, *(v for _, v in cursors), page.limit + 1
+            )
+            items: list[ItemText] = [(r["id"], r["shape"], r["payload"]) for r in rows]
+            found = ThreadItemsPage.of_rows(thread, *keyset.finish(items, page.limit, backwards))
+        return found
 
     return await pool.run(work, idempotent=True)
 

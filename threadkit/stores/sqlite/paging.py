@@ -56,27 +56,62 @@ def page(
 
     A cursor's position is looked up first, so an unknown one raises ``CursorNotFound``.
     """
+    sql, params, backwards = _statement(conn, table, columns, scope, args, query)
+    return keyset.finish(conn.execute(sql, params).fetchall(), query.limit, backwards)
+
+
+def joined_page(
+    conn: sqlite3.Connection,
+    table: str,
+    columns: str,
+    aggregates: str,
+    scope: str,
+    args: tuple[Any, ...],
+    query: PageQuery,
+) -> tuple[tuple[Any, ...], bool]:
+    """``aggregates`` (``count(*)``, ``group_concat(...)``, ...) of ``columns`` over the
+    ``limit + 1`` rows a page's walk reads, in the walk's order, and whether the walk
+    reads backwards (``keyset``): one row back whatever the page's size."""
+    sql, params, backwards = _statement(conn, table, columns, scope, args, query)
+    return conn.execute(joined(aggregates, sql), params).fetchone(), backwards
+
+
+def _statement(
+    conn: sqlite3.Connection,
+    table: str,
+    columns: str,
+    scope: str,
+    args: tuple[Any, ...],
+    query: PageQuery,
+) -> tuple[str, list[Any], bool]:
+    """The statement reading a page's ``limit + 1`` rows, its parameters, and whether it
+    reads backwards."""
     if query.after is None and query.before is None:  # most pages: the statement made once
-        rows = conn.execute(
-            _first_page(table, columns, scope, query.order), [*args, query.limit + 1]
-        ).fetchall()
-        return keyset.finish(rows, query.limit, False)
+        return first_page(table, columns, scope, query.order), [*args, query.limit + 1], False
     after, before = positions(conn, table, scope, args, query)
     walk = keyset.walk(query.order, after is not None, before is not None)
     bounds, params = bounded(walk, after, before)
-    rows = conn.execute(
+    sql = (
         f"SELECT {columns} FROM {table} WHERE {' AND '.join([scope, *bounds])}"
-        f" ORDER BY created_us {walk.direction}, seq {walk.direction} LIMIT ?",
-        [*args, *params, query.limit + 1],
-    ).fetchall()
-    return keyset.finish(rows, query.limit, walk.backwards)
+        f" ORDER BY created_us {walk.direction}, seq {walk.direction} LIMIT ?"
+    )
+    return sql, [*args, *params, query.limit + 1], walk.backwards
 
 
 @lru_cache(maxsize=64)
-def _first_page(table: str, columns: str, scope: str, order: Order) -> str:
+def first_page(table: str, columns: str, scope: str, order: Order) -> str:
     """The statement of a page without cursors (its arguments: ``scope``'s, the limit)."""
     direction = keyset.walk(order, False, False).direction
     return (
         f"SELECT {columns} FROM {table} WHERE {scope}"
         f" ORDER BY created_us {direction}, seq {direction} LIMIT ?"
     )
+
+
+@lru_cache(maxsize=64)
+def joined(aggregates: str, sql: str) -> str:
+    """``aggregates`` over the rows of the page statement ``sql``, in their order."""
+    # SQLite aggregates the rows of a subquery with ORDER BY and LIMIT in its order
+    # (the subquery is not flattened into an aggregate); the store contract tests check
+    # every order and cursor against the plain page.
+    return f"SELECT {aggregates} FROM ({sql})"

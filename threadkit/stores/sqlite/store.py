@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from threadkit.stores.errors import DuplicateId
 from threadkit.stores.records import (
     FeedbackRow,
     ItemRow,
+    Order,
     PageQuery,
     RowPage,
     SearchQuery,
@@ -58,6 +60,29 @@ _GET_THREAD = (
     f"SELECT {THREAD_COLUMNS} FROM threads INDEXED BY threads_by_id_covering"
     " WHERE project = ? AND id = ?"
 )
+
+
+#: a page of items as ``ThreadItemsPage.of_joined`` takes it
+_JOINED_ITEMS = (
+    "count(*), group_concat(shape, ','), group_concat(payload, char(30)),"
+    " group_concat(id, char(30))"
+)
+_ITEMS_OF_THREAD = "project = ? AND thread_id = ?"
+
+
+@lru_cache(maxsize=2)
+def _thread_and_first_page(order: Order) -> str:
+    """A thread's columns and its first page as ``_JOINED_ITEMS`` in one row, none when
+    the thread does not exist (its arguments: project, thread, limit + 1, project,
+    thread). One statement is one read transaction, where two made two."""
+    items = paging.joined(
+        _JOINED_ITEMS, paging.first_page("items", ITEM_TEXT_COLUMNS, _ITEMS_OF_THREAD, order)
+    )
+    columns = ", ".join(f"t.{c.strip()}" for c in THREAD_COLUMNS.split(","))
+    return (
+        f"SELECT {columns}, a.* FROM ({items}) a, threads t INDEXED BY threads_by_id_covering"
+        " WHERE t.project = ? AND t.id = ?"
+    )
 
 
 def sqlite_path(url: str) -> str:
@@ -166,18 +191,28 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
         self, project: str, thread_id: str, page: PageQuery
     ) -> ThreadItemsPage | None:
         conn = self._db.conn()
-        thread = conn.execute(_GET_THREAD, (project, thread_id)).fetchone()
-        if thread is None:
-            return None
-        rows, has_more = paging.page(
-            conn,
-            "items",
-            ITEM_TEXT_COLUMNS,
-            "project = ? AND thread_id = ?",
-            (project, thread_id),
-            page,
-        )
-        return ThreadItemsPage(thread, rows, has_more)
+        args = (project, thread_id)
+        if page.after is None and page.before is None:  # most reads: one statement
+            row = conn.execute(
+                _thread_and_first_page(page.order), (*args, page.limit + 1, *args)
+            ).fetchone()
+            if row is None:
+                return None
+            thread, (read, *joined), backwards = row[:6], row[6:], False
+        else:
+            thread = conn.execute(_GET_THREAD, args).fetchone()
+            if thread is None:
+                return None
+            (read, *joined), backwards = paging.joined_page(
+                conn, "items", ITEM_TEXT_COLUMNS, _JOINED_ITEMS, _ITEMS_OF_THREAD, args, page
+            )
+        found = ThreadItemsPage.of_joined(thread, read, joined, page.limit, backwards)  # type: ignore[arg-type]
+        if found is None:
+            rows, has_more = paging.page(
+                conn, "items", ITEM_TEXT_COLUMNS, _ITEMS_OF_THREAD, args, page
+            )
+            found = ThreadItemsPage.of_rows(thread, rows, has_more)  # type: ignore[arg-type]
+        return found
 
     async def upsert_thread(self, project: str, row: ThreadRow) -> bool:
         return await self._db.transaction(_upsert_thread, project, row)
