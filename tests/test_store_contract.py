@@ -497,6 +497,41 @@ def test_a_thread_is_read_with_a_page_of_its_items_as_stored(database: Database)
 # --- row level: writes -----------------------------------------------------------------------
 
 
+def test_threads_are_read_as_one_text_as_stored(database: Database) -> None:
+    """``read_threads_text`` holds what ``list_thread_texts`` gives with one thread
+    more, from every cursor, in both orders, for titles JSON must escape."""
+
+    async def work(store: ThreadStore) -> None:
+        project = new_id("proj")
+        titles = [None, 'a, "quoted" title', "\x1e\x1f,[]{}", "ünïcode ✓ 😀", "back\\slash\n"]
+        threads = [
+            thread_row(user="u1" if n % 4 else "u2", created_us=1_000_000 + n, title=title)
+            for n, title in enumerate(titles * 2)
+        ]
+        threads[1].extra = {"metadata": {"k": [1, None]}, "allowed_image_domains": ["x"]}
+        threads[2].status = {"type": "closed", "reason": "done, really"}
+        await store.import_rows(project, threads, [])
+        for user in (None, "u1", "u2"):
+            mine = [t.id for t in threads if user is None or t.user == user]
+            for order in ("asc", "desc"):
+                for limit in (1, 3, 100):
+                    for after in (None, *mine):
+                        page = PageQuery(limit=limit, order=order, after=after)  # type: ignore[arg-type]
+                        found = await store.read_threads_text(project, page, user)
+                        more = PageQuery(limit=limit + 1, order=order, after=after)  # type: ignore[arg-type]
+                        listed = await store.list_thread_texts(project, more, user)
+                        rows = [tuple(r) for r in orjson.loads("[" + found.rows + "]")]
+                        assert (found.read, rows) == (len(listed.rows), listed.rows), page
+        with pytest.raises(CursorNotFound):
+            await store.read_threads_text(project, PageQuery(after="cthr_nope"))
+        with pytest.raises(ValueError):
+            await store.read_threads_text(project, PageQuery(before=threads[0].id))
+        empty = await store.read_threads_text(new_id("proj"), PageQuery())
+        assert (empty.read, empty.rows) == (0, "")
+
+    on(database, work)
+
+
 def test_a_page_is_read_as_stored_when_its_ids_hold_the_separator(database: Database) -> None:
     """The backends join a page's ids and JSON with a control character that JSON never
     holds unescaped; an id may hold it all the same, and the page then comes back as

@@ -20,12 +20,11 @@ from threadkit.stores.errors import CursorNotFound
 from threadkit.stores.records import PageQuery
 
 from .wire import (
-    EMPTY_PAGE,
     Unusual,
     joined_items_json,
     joined_page_json,
-    page_json,
     thread_text_head,
+    threads_text_json,
 )
 
 #: ``ChatKitServer``'s page size when a request names none (or 0)
@@ -34,7 +33,6 @@ DEFAULT_PAGE = 20
 MAX_FAST_LIMIT = 100
 
 _FIRST_PAGE = PageQuery(limit=DEFAULT_PAGE, order="asc")
-_NO_ITEMS = b',"items":' + EMPTY_PAGE + b"}"
 
 _TOP_KEYS = frozenset({"type", "params", "metadata"})
 _THREAD_KEYS = frozenset({"thread_id"})
@@ -158,7 +156,5 @@ class FastReads:
         self, limit: int, order: str, after: str | None, context: Reader
     ) -> bytes | None:
         query = PageQuery(limit=limit, order="asc" if order == "asc" else "desc", after=after)
-        rows = await self.store.list_thread_texts(context.project, query, user=context.user_id)
-        after_id = rows.rows[-1][0] if rows.has_more and rows.rows else None
-        threads = [thread_text_head(row) + _NO_ITEMS for row in rows.rows]
-        return page_json(threads, rows.has_more, after_id)
+        found = await self.store.read_threads_text(context.project, query, user=context.user_id)
+        return threads_text_json(found, limit)

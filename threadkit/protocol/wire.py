@@ -32,7 +32,14 @@ from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
 from threadkit import shapes
-from threadkit.stores.records import ItemRow, Shape, ThreadItemsPage, ThreadRow, ThreadText
+from threadkit.stores.records import (
+    ItemRow,
+    Shape,
+    ThreadItemsPage,
+    ThreadRow,
+    ThreadsText,
+    ThreadText,
+)
 
 #: item types ``ChatKitServer`` never sends to a client
 HIDDEN_TYPES = frozenset({"hidden_context_item", "sdk_hidden_context"})
@@ -519,6 +526,27 @@ def thread_text_head(text: ThreadText) -> bytes:
     return head
 
 
+#: ``threads_text_json``'s answers by page limit and the threads' text
+_THREAD_PAGES = _Memo(16 * 1024 * 1024, 256 * 1024)
+
+
+def threads_text_json(found: ThreadsText, limit: int) -> bytes:
+    """The ``Page`` of threads (each with an empty page of items, as ``threads.list``
+    answers) that ``found`` makes with ``limit``: kept by both, of which it is a pure
+    function."""
+    key = (limit, found.rows)
+    answer: bytes | None = _THREAD_PAGES.answers.get(key)
+    if answer is None:
+        rows = orjson.loads("[" + found.rows + "]")
+        has_more = len(rows) > limit
+        del rows[limit:]
+        after = rows[-1][0] if has_more and rows else None
+        heads = [thread_text_head(tuple(row)) + _NO_ITEMS for row in rows]  # type: ignore[arg-type]
+        answer = page_json(heads, has_more, after)
+        _THREAD_PAGES.keep(key, len(found.rows), answer)
+    return answer
+
+
 def page_json(items: list[bytes], has_more: bool, after: str | None) -> bytes:
     """A ``Page`` of items (or threads) already in JSON."""
     return joined_page_json(b",".join(items), has_more, after)
@@ -533,3 +561,4 @@ def joined_page_json(joined: bytes, has_more: bool, after: str | None) -> bytes:
 
 
 EMPTY_PAGE = page_json([], False, None)
+_NO_ITEMS = b',"items":' + EMPTY_PAGE + b"}"

@@ -14,6 +14,8 @@ import contextlib
 from collections.abc import AsyncIterator, Hashable, Sequence
 from typing import Self
 
+import orjson
+
 from .context import DEFAULT_PROJECT
 from .maintenance import MaintenanceRows
 from .records import (
@@ -28,7 +30,9 @@ from .records import (
     SyncBatch,
     ThreadItemsPage,
     ThreadRow,
+    ThreadsText,
     ThreadText,
+    forward_only,
 )
 from .request_window import Grant
 from .rows import thread_text
@@ -173,6 +177,18 @@ class RowStore(MaintenanceRows, abc.ABC):
         """``list_threads``, each thread as its stored columns (``ThreadText``)."""
         found = await self.list_threads(project, page, user)
         return RowPage([thread_text(t) for t in found.rows], found.has_more)
+
+    async def read_threads_text(
+        self, project: str, page: PageQuery, user: str | None = None
+    ) -> ThreadsText:
+        """The threads ``list_thread_texts`` reads for ``page``, with the one past its
+        end, as one JSON text (``ThreadsText``). ``page`` has no ``before`` (a page
+        read backwards is ``list_thread_texts``'s). The backends let the database
+        write the text; this default asks ``list_thread_texts`` for one more thread."""
+        forward_only(page)
+        more = PageQuery(limit=page.limit + 1, order=page.order, after=page.after)
+        found = await self.list_thread_texts(project, more, user)
+        return ThreadsText(len(found.rows), ",".join(orjson.dumps(t).decode() for t in found.rows))
 
     # -- items (project-scoped) --
 

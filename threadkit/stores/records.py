@@ -160,6 +160,24 @@ class ThreadItemsPage:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadsText:
+    """The threads a keyset page reads, as one JSON text (``RowStore.read_threads_text``):
+    ``rows`` holds each thread's ``ThreadText`` as a JSON array, the arrays joined by
+    commas, in the page's order; ``read`` is how many, one more than the page's limit
+    when more threads follow (that last one lies past the page's end)."""
+
+    read: int
+    rows: str
+
+
+def forward_only(page: PageQuery) -> None:
+    """Refuses a page read backwards (``before`` without ``after``): the reads that
+    hand back one text read forwards only."""
+    if page.before is not None:
+        raise ValueError("this read takes no 'before' cursor")
+
+
+@dataclass(frozen=True, slots=True)
 class KeyRow:
     """An API key: never the secret, only its hash and a masked hint."""
 

@@ -12,7 +12,14 @@ import asyncpg
 
 from threadkit.stores import keyset
 from threadkit.stores.errors import CursorNotFound
-from threadkit.stores.records import ItemText, Order, PageQuery, ThreadItemsPage
+from threadkit.stores.records import (
+    ItemText,
+    Order,
+    PageQuery,
+    ThreadItemsPage,
+    ThreadsText,
+    forward_only,
+)
 from threadkit.stores.rows import ITEM_COLUMNS, THREAD_COLUMNS
 
 from . import queries as q
@@ -187,6 +194,49 @@ def request_path_queries() -> Iterator[tuple[str, Query]]:
                 for before in (False, True):
                     name = f"{listing.name}.{order}" + ".after" * after + ".before" * before
                     yield name, listing.page(order, after, before)
+
+
+@functools.cache
+def threads_text_query(listing: Listing, order: Order, after: bool) -> Query:
+    """The ``limit + 1`` threads of a page of ``listing`` (a list of threads) as one row:
+    how many were read, and their columns as ``ThreadsText`` holds them (JSON arrays
+    joined by commas, in the page's order; ``NULL`` for none)."""
+    page = listing.page(order, after, False)
+    direction = keyset.walk(order, after, False).direction
+    inner = page.sql.replace(
+        f"SELECT {listing.columns} FROM", f"SELECT {listing.columns}, seq FROM", 1
+    )
+    return Query(
+        "SELECT count(*), string_agg(json_build_array(t.id, t.user_id, t.created_us, t.title,"
+        " t.status::text, t.extra::text)::text, ','"
+        f" ORDER BY t.created_us {direction}, t.seq {direction}) FROM ({inner}) t",
+        page.params,
+    )
+
+
+async def fetch_threads_text(
+    pool: Pool, listing: Listing, scope: tuple[Any, ...], page: PageQuery
+) -> ThreadsText:
+    """``RowStore.read_threads_text`` over ``listing`` within ``scope``: one round trip
+    (two when a page with a cursor is empty, to tell an unknown cursor from the end)."""
+    forward_only(page)
+    if page.after is not None and names_nothing(page.after):
+        raise CursorNotFound("after", page.after)
+    if names_nothing(*scope):
+        if page.after is not None:
+            raise CursorNotFound("after", page.after)
+        return ThreadsText(0, "")
+    query = threads_text_query(listing, page.order, page.after is not None)
+    cursor = () if page.after is None else (page.after,)
+
+    async def work(conn: asyncpg.Connection) -> ThreadsText:
+        read, rows = await conn.fetchrow(query.sql, *scope, *cursor, page.limit + 1)
+        unknown = not read and page.after is not None
+        if unknown and await conn.fetchval(listing.cursor().sql, *scope, page.after) is None:
+            raise CursorNotFound("after", page.after)
+        return ThreadsText(read, rows or "")
+
+    return await pool.run(work, idempotent=True)
 
 
 async def fetch_page(

@@ -28,6 +28,7 @@ from threadkit.stores.records import (
     SyncBatch,
     ThreadItemsPage,
     ThreadRow,
+    ThreadsText,
     ThreadText,
 )
 from threadkit.stores.request_window import BUCKET_MS, Grant, bucket_of
@@ -47,7 +48,15 @@ from threadkit.stores.rows import (
 from . import bulk, search_backlog, sync_state
 from .connections import Pool, names_nothing
 from .key_changes import KeyChanges
-from .listings import ITEMS, REST_ITEMS, THREADS, USER_THREADS, fetch_page, fetch_thread_items
+from .listings import (
+    ITEMS,
+    REST_ITEMS,
+    THREADS,
+    USER_THREADS,
+    fetch_page,
+    fetch_thread_items,
+    fetch_threads_text,
+)
 from .maintenance import MaintenanceQueries
 from .migrate import migrate, schema_version
 from .queries import (
@@ -183,6 +192,13 @@ class PostgresStore(MaintenanceQueries, ThreadStore):
     ) -> RowPage[ThreadText]:
         rows, has_more = await self._thread_page(project, page, user)
         return RowPage([tuple(r) for r in rows], has_more)  # type: ignore[misc]
+
+    async def read_threads_text(
+        self, project: str, page: PageQuery, user: str | None = None
+    ) -> ThreadsText:
+        if user is None:
+            return await fetch_threads_text(self._pool, THREADS, (project,), page)
+        return await fetch_threads_text(self._pool, USER_THREADS, (project, user), page)
 
     async def _thread_page(
         self, project: str, page: PageQuery, user: str | None

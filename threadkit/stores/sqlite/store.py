@@ -30,7 +30,9 @@ from threadkit.stores.records import (
     SyncBatch,
     ThreadItemsPage,
     ThreadRow,
+    ThreadsText,
     ThreadText,
+    forward_only,
 )
 from threadkit.stores.rows import (
     FEEDBACK_COLUMNS,
@@ -68,6 +70,10 @@ _JOINED_ITEMS = (
     " group_concat(id, char(30))"
 )
 _ITEMS_OF_THREAD = "project = ? AND thread_id = ?"
+#: a page of threads as ``ThreadsText`` holds it (JSON escapes every title)
+_JOINED_THREADS = (
+    "count(*), group_concat(json_array(id, user_id, created_us, title, status, extra), ',')"
+)
 
 
 @lru_cache(maxsize=2)
@@ -186,6 +192,17 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
         scope = "project = ?" + (" AND user_id = ?" if user is not None else "")
         args: tuple[Any, ...] = (project, user) if user is not None else (project,)
         return paging.page(self._db.conn(), "threads", THREAD_COLUMNS, scope, args, page)
+
+    async def read_threads_text(
+        self, project: str, page: PageQuery, user: str | None = None
+    ) -> ThreadsText:
+        forward_only(page)
+        scope = "project = ?" + (" AND user_id = ?" if user is not None else "")
+        args: tuple[Any, ...] = (project, user) if user is not None else (project,)
+        (read, rows), _ = paging.joined_page(
+            self._db.conn(), "threads", THREAD_COLUMNS, _JOINED_THREADS, scope, args, page
+        )
+        return ThreadsText(read, rows or "")
 
     async def read_thread_items(
         self, project: str, thread_id: str, page: PageQuery
