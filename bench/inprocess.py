@@ -15,7 +15,9 @@ instead, one at a time and 64 at once, and ``--profile`` profiles 64 at once. Us
     .venv/bin/python bench/inprocess.py --data bench-data/small --protocol [--profile items_key]
     .venv/bin/python bench/inprocess.py --turns [--db postgresql://...] [--profile]
 
-``--cpu`` times with the process's CPU time instead of the wall clock.
+``--floor`` (with ``--protocol``, on SQLite) also times each read's SQL statement alone
+and prints the best ratio that leaves. ``--cpu`` times with the process's CPU time
+instead of the wall clock.
 """
 
 from __future__ import annotations
@@ -151,12 +153,59 @@ async def protocol(args: argparse.Namespace) -> None:
         print(f"fastest of {args.rounds} rounds of {args.requests:,} requests (µs per request):")
         for name, us in best.items():
             print(f"  {name:13} {us:7.1f}  REST retrieve / this {best['retrieve'] / us:.2f}")
+        if args.floor:
+            floor(meta, threads, args, best["retrieve"])
         if args.profile:
             profile = cProfile.Profile()
             profile.enable()
             await per_request_us(args.profile, 20_000)
             profile.disable()
             pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+
+
+def floor(
+    meta: dict[str, Any], threads: list[Any], args: argparse.Namespace, retrieve_us: float
+) -> None:
+    """What the SQL of each read costs alone, timed in rounds on a connection of the
+    same file, and the ratio a protocol read could reach at best: the retrieve's
+    request with its statement swapped for the read's, as if everything but the
+    database cost the protocol path no more than the REST one and its answer cost
+    nothing to make."""
+    import sqlite3
+
+    from threadkit.stores.rows import THREAD_COLUMNS
+    from threadkit.stores.sqlite import store as sqlite_store
+
+    url = meta["database_url"]
+    if not url.startswith("sqlite:"):
+        raise SystemExit("--floor times SQLite statements: give a SQLite data set")
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    project = meta["project"]
+    page = sqlite_store._thread_and_first_page("asc")
+    bare = page.replace(
+        sqlite_store._JOINED_ITEMS, "count(*), sum(length(payload)), sum(length(id))", 1
+    )
+    users = (
+        f"SELECT {sqlite_store._JOINED_THREADS} FROM (SELECT {THREAD_COLUMNS} FROM threads"
+        " WHERE project = ? AND user_id = ? ORDER BY created_us DESC, seq DESC LIMIT ?)"
+    )
+    statements: dict[str, tuple[str, Any]] = {
+        "retrieve": (sqlite_store._GET_THREAD, lambda t, u: (project, t)),
+        "get/items": (page, lambda t, u: (project, t, 21, project, t)),
+        "rows only": (bare, lambda t, u: (project, t, 21, project, t)),
+        "list": (users, lambda t, u: (project, u, 21)),
+    }
+    best = {name: float("inf") for name in statements}
+    for _ in range(args.rounds):
+        for name, (sql, params) in statements.items():
+            started = CLOCK()
+            for thread_id, user in threads:
+                conn.execute(sql, params(thread_id, user)).fetchall()
+            best[name] = min(best[name], (CLOCK() - started) / len(threads) * 1e6)
+    print("the SQL alone, fastest round (µs per statement), and the best ratio it leaves:")
+    for name, us in best.items():
+        bound = retrieve_us / (retrieve_us - best["retrieve"] + us)
+        print(f"  {name:13} {us:7.1f}  at best {bound:.2f} of the REST retrieve")
 
 
 async def turns(args: argparse.Namespace) -> None:
@@ -308,6 +357,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--cpu", action="store_true", help="CPU time instead of wall time")
     parser.add_argument("--protocol", action="store_true", help="protocol reads vs retrieve")
+    parser.add_argument(
+        "--floor", action="store_true", help="with --protocol: the SQL alone, and its bound"
+    )
     parser.add_argument("--turns", action="store_true", help="echo turns on a fresh database")
     parser.add_argument("--db", help="with --turns: a PostgreSQL database to make it from")
     arguments = parser.parse_args()

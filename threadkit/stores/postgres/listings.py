@@ -182,13 +182,16 @@ def request_path_queries() -> Iterator[tuple[str, Query]]:
         ("list_feedback", q.LIST_FEEDBACK),
         ("list_user_feedback", q.LIST_USER_FEEDBACK),
     )
-    for listing in LISTINGS:
-        yield f"{listing.name}.cursor", listing.cursor()
     for order in ("asc", "desc"):
         for after in (False, True):
             for before in (False, True):
                 name = f"thread_items.{order}" + ".after" * after + ".before" * before
                 yield name, thread_items_query(order, after, before)
+            for listing in (THREADS, USER_THREADS):
+                name = f"{listing.name}.text.{order}" + ".after" * after
+                yield name, threads_text_query(listing, order, after)
+    for listing in LISTINGS:
+        yield f"{listing.name}.cursor", listing.cursor()
         for order in ("asc", "desc"):
             for after in (False, True):
                 for before in (False, True):
