@@ -171,8 +171,8 @@ class ThreadsText:
 
 
 def forward_only(page: PageQuery) -> None:
-    """Refuses a page read backwards (``before`` without ``after``): the reads that
-    hand back one text read forwards only."""
+    """Refuses a page with a ``before`` cursor: the reads that hand back one text walk
+    forwards only (from the start or from ``after``)."""
     if page.before is not None:
         raise ValueError("this read takes no 'before' cursor")
 

@@ -91,6 +91,13 @@ def _thread_and_first_page(order: Order) -> str:
     )
 
 
+def _threads_scope(project: str, user: str | None) -> tuple[str, tuple[Any, ...]]:
+    """The condition and arguments of a project's threads, or of one user's."""
+    if user is None:
+        return "project = ?", (project,)
+    return "project = ? AND user_id = ?", (project, user)
+
+
 def sqlite_path(url: str) -> str:
     """The file path of a ``sqlite:///path`` URL or of a plain path. An in-memory
     database is refused: several connections must see one database."""
@@ -189,16 +196,14 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
     def _thread_page(
         self, project: str, page: PageQuery, user: str | None
     ) -> tuple[list[Any], bool]:
-        scope = "project = ?" + (" AND user_id = ?" if user is not None else "")
-        args: tuple[Any, ...] = (project, user) if user is not None else (project,)
+        scope, args = _threads_scope(project, user)
         return paging.page(self._db.conn(), "threads", THREAD_COLUMNS, scope, args, page)
 
     async def read_threads_text(
         self, project: str, page: PageQuery, user: str | None = None
     ) -> ThreadsText:
         forward_only(page)
-        scope = "project = ?" + (" AND user_id = ?" if user is not None else "")
-        args: tuple[Any, ...] = (project, user) if user is not None else (project,)
+        scope, args = _threads_scope(project, user)
         (read, rows), _ = paging.joined_page(
             self._db.conn(), "threads", THREAD_COLUMNS, _JOINED_THREADS, scope, args, page
         )
