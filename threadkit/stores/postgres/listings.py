@@ -117,21 +117,40 @@ def thread_items_query(order: Order, after: bool, before: bool) -> Query:
     )
 
 
+def _cursors(page: PageQuery) -> list[tuple[str, str]]:
+    """The page's cursors as ``(param, id)``; ``CursorNotFound`` for an id that can name
+    no row (``names_nothing``), without asking the database."""
+    given = (("after", page.after), ("before", page.before))
+    cursors = [(param, value) for param, value in given if value is not None]
+    for param, value in cursors:
+        if names_nothing(value):
+            raise CursorNotFound(param, value)
+    return cursors
+
+
+async def _refuse_unknown(
+    conn: asyncpg.Connection,
+    listing: Listing,
+    scope: tuple[Any, ...],
+    cursors: list[tuple[str, str]],
+) -> None:
+    """After an empty page: ``CursorNotFound`` for a cursor naming no row of the list
+    (an empty page from a known cursor is the end of the list)."""
+    for param, value in cursors:
+        if await conn.fetchval(listing.cursor().sql, *scope, value) is None:
+            raise CursorNotFound(param, value)
+
+
 async def fetch_thread_items(
     pool: Pool, project: str, thread_id: str, page: PageQuery
 ) -> ThreadItemsPage | None:
     """``RowStore.read_thread_items``: one round trip (two when a cursor's page is empty,
     to tell an unknown cursor from the end of the list, or when a stored value holds
     the separator the page is joined with)."""
-    given = (("after", page.after), ("before", page.before))
-    cursors = [(param, value) for param, value in given if value is not None]
     if names_nothing(project, thread_id):
         return None
-    for param, value in cursors:
-        if names_nothing(value):
-            raise CursorNotFound(param, value)
+    cursors = _cursors(page)
     query = thread_items_query(page.order, page.after is not None, page.before is not None)
-    cursor_sql = ITEMS.cursor().sql
     backwards = page.before is not None and page.after is None
 
     async def work(conn: asyncpg.Connection) -> ThreadItemsPage | None:
@@ -142,9 +161,7 @@ async def fetch_thread_items(
             return None
         thread: Any = tuple(row[:6])
         if not row[6]:
-            for param, value in cursors:
-                if await conn.fetchval(cursor_sql, project, thread_id, value) is None:
-                    raise CursorNotFound(param, value)
+            await _refuse_unknown(conn, ITEMS, (project, thread_id), cursors)
         found = ThreadItemsPage.of_joined(thread, row[6], row[7:], page.limit, backwards)
         if found is None:
             listing = ITEMS.page(page.order, page.after is not None, page.before is not None)
@@ -221,20 +238,19 @@ async def fetch_threads_text(
     """``RowStore.read_threads_text`` over ``listing`` within ``scope``: one round trip
     (two when a page with a cursor is empty, to tell an unknown cursor from the end)."""
     forward_only(page)
-    if page.after is not None and names_nothing(page.after):
-        raise CursorNotFound("after", page.after)
+    cursors = _cursors(page)
     if names_nothing(*scope):
-        if page.after is not None:
-            raise CursorNotFound("after", page.after)
+        if cursors:
+            raise CursorNotFound(*cursors[0])
         return ThreadsText(0, "")
     query = threads_text_query(listing, page.order, page.after is not None)
-    cursor = () if page.after is None else (page.after,)
 
     async def work(conn: asyncpg.Connection) -> ThreadsText:
-        read, rows = await conn.fetchrow(query.sql, *scope, *cursor, page.limit + 1)
-        unknown = not read and page.after is not None
-        if unknown and await conn.fetchval(listing.cursor().sql, *scope, page.after) is None:
-            raise CursorNotFound("after", page.after)
+        read, rows = await conn.fetchrow(
+            query.sql, *scope, *(v for _, v in cursors), page.limit + 1
+        )
+        if not read:
+            await _refuse_unknown(conn, listing, scope, cursors)
         return ThreadsText(read, rows or "")
 
     return await pool.run(work, idempotent=True)
@@ -246,25 +262,18 @@ async def fetch_page(
     """One page of ``listing`` within ``scope`` (the values of its ``scope_params``).
 
     Raises ``CursorNotFound`` when a cursor names no row of the list."""
-    given = (("after", page.after), ("before", page.before))
-    cursors = [(param, value) for param, value in given if value is not None]
-    for param, value in cursors:
-        if names_nothing(value):
-            raise CursorNotFound(param, value)
+    cursors = _cursors(page)
     if names_nothing(*scope):
         if cursors:
             raise CursorNotFound(*cursors[0])
         return [], False
     query = listing.page(page.order, page.after is not None, page.before is not None)
-    cursor_sql = listing.cursor().sql
     backwards = page.before is not None and page.after is None
 
     async def work(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], bool]:
         rows = await conn.fetch(query.sql, *scope, *(v for _, v in cursors), page.limit + 1)
         if not rows:
-            for param, value in cursors:
-                if await conn.fetchval(cursor_sql, *scope, value) is None:
-                    raise CursorNotFound(param, value)
+            await _refuse_unknown(conn, listing, scope, cursors)
         return keyset.finish(rows, page.limit, backwards)
 
     return await pool.run(work, idempotent=True)

@@ -302,9 +302,7 @@ class SQLiteStore(AccessQueries, MaintenanceQueries, ThreadStore):
     def list_items_sync(
         self, project: str, thread_id: str, page: PageQuery, *, rest_only: bool
     ) -> RowPage[ItemRow]:
-        scope = "project = ? AND thread_id = ?"
-        if rest_only:
-            scope += " AND rest_type IS NOT NULL"
+        scope = _ITEMS_OF_THREAD + (" AND rest_type IS NOT NULL" if rest_only else "")
         rows, has_more = paging.page(
             self._db.conn(), "items", ITEM_COLUMNS, scope, (project, thread_id), page
         )
